@@ -1,0 +1,61 @@
+"""Which version of each document is already indexed: content hashes kept in Redis.
+
+Uses LlamaIndex's Redis key-value store (the storage under its Redis docstore), one
+collection per Weaviate collection and source, so a full crawl can prune only its own source.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse, urlunparse
+
+import redis
+from llama_index.storage.kvstore.redis import RedisKVStore
+
+from .errors import ServiceUnavailable
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, safe to show in messages and logs."""
+    parsed = urlparse(url)
+    if parsed.password:
+        netloc = f"{parsed.username or ''}:***@{parsed.hostname}"
+        if parsed.port:
+            netloc += f":{parsed.port}"
+        return urlunparse(parsed._replace(netloc=netloc))
+    return url
+
+
+def connect_redis(url: str) -> redis.Redis:
+    """A Redis client that has answered PING; a clear error names the URL if not."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=30)
+    try:
+        client.ping()
+    except redis.RedisError as err:
+        raise ServiceUnavailable(
+            "Redis",
+            redact_url(url),
+            "Start the local one with `knowhere services up` or set KNOWHERE_REDIS_URL.",
+        ) from err
+    return client
+
+
+class DocHashStore:
+    """doc_id -> content hash of the indexed version, for one collection and source."""
+
+    def __init__(self, client: redis.Redis, collection: str, source: str) -> None:
+        self._kv = RedisKVStore(redis_client=client)
+        self._name = f"knowhere/{collection}/{source}/doc_hashes"
+
+    def all(self) -> dict[str, str]:
+        return {doc_id: str(value["hash"]) for doc_id, value in self._kv.get_all(self._name).items()}
+
+    def set_many(self, hashes: dict[str, str]) -> None:
+        if hashes:
+            self._kv.put_all([(d, {"hash": h}) for d, h in hashes.items()], self._name)
+
+    def delete(self, doc_ids: list[str]) -> None:
+        for doc_id in doc_ids:
+            self._kv.delete(doc_id, self._name)
+
+    def clear(self) -> None:
+        self.delete(list(self.all()))

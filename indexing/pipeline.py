@@ -1,0 +1,159 @@
+"""Index documents into Weaviate: only new or changed ones are chunked and embedded.
+
+Order of writes keeps every step safe to repeat and never loses the indexed version: new
+chunks are written first (deterministic ids overwrite), then stale chunks are deleted, then
+the document's hash is recorded. A crash in between means the next run redoes that document.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from llama_index.core import Document
+from llama_index.core.ingestion import IngestionPipeline
+from llama_index.core.schema import BaseNode, MetadataMode
+
+from .chunking import StructuredChunker
+from .dochashes import DocHashStore
+from .embedding import SentenceEmbedder
+from .reading import SkippedFile, content_hash
+from .store import Chunk, ChunkStore
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class IndexReport:
+    """What one indexing run did."""
+
+    documents: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    chunks_written: int = 0
+    chunks_removed: int = 0
+    texts_embedded: int = 0
+    seconds: float = 0.0
+    skipped: list[SkippedFile] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (doc_id, reason)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "documents": self.documents,
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "deleted": self.deleted,
+            "chunks_written": self.chunks_written,
+            "chunks_removed": self.chunks_removed,
+            "texts_embedded": self.texts_embedded,
+            "seconds": round(self.seconds, 3),
+            "skipped": [{"path": str(s.path), "reason": s.reason} for s in self.skipped],
+            "failed": [{"doc_id": d, "reason": r} for d, r in self.failed],
+        }
+
+
+def _to_chunk(node: BaseNode, embedder_version: str) -> Chunk:
+    meta = node.metadata
+    updated = meta.get("updated_at")
+    return Chunk(
+        id=node.node_id,
+        doc_id=str(meta["doc_id"]),
+        text=node.get_content(metadata_mode=MetadataMode.NONE),
+        vector=list(node.get_embedding()),
+        title=str(meta.get("title", "")),
+        heading=str(meta.get("heading", "")),
+        url=str(meta.get("url", "")),
+        source=str(meta.get("source", "")),
+        chunk_index=int(meta.get("chunk_index", 0)),
+        updated_at=datetime.fromisoformat(updated) if updated else None,
+        embedder=embedder_version,
+        acl_users=list(meta.get("acl_users", [])),
+        acl_groups=list(meta.get("acl_groups", [])),
+        acl_public=bool(meta.get("acl_public", True)),
+    )
+
+
+class Indexer:
+    """Chunk → embed (LlamaIndex IngestionPipeline) → Weaviate, skipping unchanged documents."""
+
+    def __init__(
+        self,
+        store: ChunkStore,
+        hashes: DocHashStore,
+        embedder: SentenceEmbedder,
+        chunker: StructuredChunker,
+        docs_per_batch: int = 16,
+    ) -> None:
+        self.store = store
+        self.hashes = hashes
+        self.embedder = embedder
+        self.docs_per_batch = docs_per_batch
+        # No docstore/vector store inside the pipeline: its UPSERTS strategy deletes the old
+        # vectors before computing new ones, and its cache ignores model weights.
+        self.pipeline = IngestionPipeline(transformations=[chunker, embedder], disable_cache=True)
+
+    def index(
+        self,
+        documents: Sequence[Document],
+        prune: bool,
+        progress: Progress | None = None,
+    ) -> IndexReport:
+        """Index `documents`; with `prune`, documents of this source not among them are removed."""
+        started = time.perf_counter()
+        embedded_before = self.embedder.texts_embedded
+        report = IndexReport(documents=len(documents))
+        known = self.hashes.all()
+        todo: list[tuple[Document, str]] = []
+        for document in documents:
+            digest = content_hash(document)
+            if known.get(document.id_) == digest:
+                report.unchanged += 1
+            else:
+                todo.append((document, digest))
+        if progress:
+            progress(report.unchanged)
+        for start in range(0, len(todo), self.docs_per_batch):
+            batch = todo[start : start + self.docs_per_batch]
+            self._index_batch(batch, known, report)
+            if progress:
+                progress(len(batch))
+        if prune:
+            current = {d.id_ for d in documents}
+            gone = [doc_id for doc_id in known if doc_id not in current]
+            if gone:
+                report.chunks_removed += self.store.delete_documents(gone)
+                self.hashes.delete(gone)
+                report.deleted = len(gone)
+        report.texts_embedded = self.embedder.texts_embedded - embedded_before
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _index_batch(
+        self, batch: list[tuple[Document, str]], known: dict[str, str], report: IndexReport
+    ) -> None:
+        try:
+            nodes = self.pipeline.run(documents=[d for d, _ in batch])
+        except Exception as err:  # noqa: BLE001 - isolate the bad document, keep the good ones
+            if len(batch) == 1:
+                report.failed.append((batch[0][0].id_, f"{type(err).__name__}: {err}"))
+                return
+            for item in batch:
+                self._index_batch([item], known, report)
+            return
+        chunks = [_to_chunk(n, self.embedder.version) for n in nodes]
+        self.store.upsert(chunks)
+        report.chunks_written += len(chunks)
+        changed = [d.id_ for d, _ in batch if d.id_ in known]
+        if changed:
+            fresh = {c.id for c in chunks}
+            stored = self.store.chunk_ids_of(changed)
+            stale = {cid for ids in stored.values() for cid in ids if cid not in fresh}
+            report.chunks_removed += self.store.delete_ids(stale)
+        self.hashes.set_many({d.id_: digest for d, digest in batch})
+        report.updated += len(changed)
+        report.added += len(batch) - len(changed)

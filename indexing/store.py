@@ -1,0 +1,288 @@
+"""The Weaviate collection that holds chunks: connection, explicit schema, upserts, queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+import weaviate
+from weaviate.classes.config import Configure, DataType, Property, Tokenization, VectorDistances
+from weaviate.classes.data import DataObject
+from weaviate.classes.init import AdditionalConfig, Auth, Timeout
+from weaviate.classes.query import Filter, HybridFusion, MetadataQuery
+from weaviate.exceptions import WeaviateBaseError
+
+from .errors import ConfigError, ServiceUnavailable, StoreError
+from .settings import Settings
+
+SearchMode = Literal["hybrid", "vector", "bm25"]
+SEARCHABLE = ["text", "title", "heading"]
+RETURNED = ["text", "title", "heading", "url", "source", "doc_id", "chunk_index"]
+WRITE_BATCH = 256
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One chunk ready to store: its deterministic id, vector and properties."""
+
+    id: str
+    doc_id: str
+    text: str
+    vector: list[float]
+    title: str = ""
+    heading: str = ""
+    url: str = ""
+    source: str = ""
+    chunk_index: int = 0
+    updated_at: datetime | None = None
+    embedder: str = ""
+    acl_users: list[str] = field(default_factory=list)
+    acl_groups: list[str] = field(default_factory=list)
+    acl_public: bool = True
+
+    def properties(self) -> dict[str, Any]:
+        props: dict[str, Any] = {
+            "text": self.text,
+            "title": self.title,
+            "heading": self.heading,
+            "url": self.url,
+            "source": self.source,
+            "doc_id": self.doc_id,
+            "chunk_index": self.chunk_index,
+            "embedder": self.embedder,
+            "acl_users": self.acl_users,
+            "acl_groups": self.acl_groups,
+            "acl_public": self.acl_public,
+        }
+        if self.updated_at is not None:
+            props["updated_at"] = self.updated_at
+        return props
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A chunk found by a query, with its fused score."""
+
+    chunk_id: str
+    doc_id: str
+    text: str
+    title: str
+    heading: str
+    url: str
+    source: str
+    chunk_index: int
+    score: float
+
+
+def _unavailable(settings: Settings) -> ServiceUnavailable:
+    hint = (
+        "Check the URL and API key (KNOWHERE_WEAVIATE_URL, KNOWHERE_WEAVIATE_API_KEY)."
+        if settings.weaviate_url
+        else "Start the local one with `knowhere services up`."
+    )
+    return ServiceUnavailable("Weaviate", settings.weaviate_endpoint(), hint)
+
+
+def connect(settings: Settings) -> weaviate.WeaviateClient:
+    """Connect to the configured Weaviate; a clear error names the URL if it is down."""
+    timeout = AdditionalConfig(timeout=Timeout(init=5, query=60, insert=180))
+    try:
+        if settings.weaviate_url:
+            http = urlparse(settings.weaviate_url)
+            grpc = urlparse(settings.weaviate_grpc_url or "")
+            secure = http.scheme == "https"
+            key = settings.weaviate_api_key
+            return weaviate.connect_to_custom(
+                http_host=http.hostname or "localhost",
+                http_port=http.port or (443 if secure else 80),
+                http_secure=secure,
+                grpc_host=grpc.hostname or http.hostname or "localhost",
+                grpc_port=grpc.port or 50051,
+                grpc_secure=(grpc.scheme == "https") if grpc.scheme else secure,
+                auth_credentials=Auth.api_key(key.get_secret_value()) if key else None,
+                additional_config=timeout,
+            )
+        return weaviate.connect_to_local(
+            host="127.0.0.1",
+            port=settings.weaviate_http_port,
+            grpc_port=settings.weaviate_grpc_port,
+            additional_config=timeout,
+        )
+    except WeaviateBaseError as err:
+        raise _unavailable(settings) from err
+
+
+def _describe(embedder: str, dimension: int) -> str:
+    return f"knowhere chunks; embedder={embedder}; dim={dimension}"
+
+
+def _parse_description(description: str | None) -> dict[str, str]:
+    fields = {}
+    for part in (description or "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if value:
+            fields[key] = value
+    return fields
+
+
+class ChunkStore:
+    """One Weaviate collection of chunks, created with an explicit schema."""
+
+    def __init__(self, client: weaviate.WeaviateClient, name: str) -> None:
+        self.client = client
+        self.name = name
+        self.collection = client.collections.use(name)
+
+    def ensure(self, embedder_name: str, dimension: int) -> None:
+        """Create the collection if missing; refuse one built with a different model."""
+        if self.client.collections.exists(self.name):
+            config = self.collection.config.get()
+            fields = _parse_description(config.description)
+            existing = fields.get("embedder", "").split("@")[0]
+            if existing and existing != embedder_name.split("@")[0]:
+                raise ConfigError(
+                    f"Collection '{self.name}' holds vectors from '{existing}', but the embedder "
+                    f"is '{embedder_name}'. Use another KNOWHERE_COLLECTION or re-index."
+                )
+            return
+        text = DataType.TEXT
+        self.client.collections.create(
+            self.name,
+            description=_describe(embedder_name, dimension),
+            vector_config=Configure.Vectors.self_provided(
+                vector_index_config=Configure.VectorIndex.hnsw(
+                    distance_metric=VectorDistances.COSINE
+                )
+            ),
+            properties=[
+                Property(name="text", data_type=text, tokenization=Tokenization.WORD),
+                Property(name="title", data_type=text, tokenization=Tokenization.WORD),
+                Property(name="heading", data_type=text, tokenization=Tokenization.WORD),
+                Property(name="url", data_type=text, tokenization=Tokenization.FIELD,
+                         index_searchable=False),
+                Property(name="source", data_type=text, tokenization=Tokenization.FIELD),
+                Property(name="doc_id", data_type=text, tokenization=Tokenization.FIELD),
+                Property(name="chunk_index", data_type=DataType.INT),
+                Property(name="updated_at", data_type=DataType.DATE),
+                Property(name="embedder", data_type=text, tokenization=Tokenization.FIELD),
+                # Access control, filled by connectors that know page/ticket permissions.
+                Property(name="acl_users", data_type=DataType.TEXT_ARRAY,
+                         tokenization=Tokenization.FIELD),
+                Property(name="acl_groups", data_type=DataType.TEXT_ARRAY,
+                         tokenization=Tokenization.FIELD),
+                Property(name="acl_public", data_type=DataType.BOOL),
+            ],
+        )
+
+    def upsert(self, chunks: Sequence[Chunk]) -> None:
+        """Write chunks (same id overwrites). Raises if Weaviate rejected any object."""
+        for start in range(0, len(chunks), WRITE_BATCH):
+            batch = chunks[start : start + WRITE_BATCH]
+            objects = [
+                DataObject(uuid=c.id, properties=c.properties(), vector=c.vector) for c in batch
+            ]
+            try:
+                result = self.collection.data.insert_many(objects)
+            except WeaviateBaseError as err:
+                raise StoreError(f"writing to collection '{self.name}' failed: {err}") from err
+            if result.errors:
+                index, error = next(iter(result.errors.items()))
+                chunk = batch[index]
+                raise StoreError(
+                    f"Weaviate rejected {len(result.errors)} chunk(s) in '{self.name}', e.g. "
+                    f"{chunk.doc_id}#{chunk.chunk_index}: {error.message}"
+                )
+
+
+    def chunk_ids_of(self, doc_ids: Iterable[str]) -> dict[str, set[str]]:
+        """Ids of the stored chunks of each of `doc_ids`."""
+        wanted = list(doc_ids)
+        found: dict[str, set[str]] = {d: set() for d in wanted}
+        for start in range(0, len(wanted), 100):
+            part = wanted[start : start + 100]
+            response = self.collection.query.fetch_objects(
+                filters=Filter.by_property("doc_id").contains_any(part),
+                limit=10_000,
+                return_properties=["doc_id"],
+            )
+            for obj in response.objects:
+                found[str(obj.properties["doc_id"])].add(str(obj.uuid))
+        return found
+
+    def delete_ids(self, ids: Iterable[str]) -> int:
+        id_list = list(ids)
+        deleted = 0
+        for start in range(0, len(id_list), 1000):
+            part = id_list[start : start + 1000]
+            result = self.collection.data.delete_many(where=Filter.by_id().contains_any(part))
+            deleted += result.successful
+        return deleted
+
+    def delete_documents(self, doc_ids: Iterable[str]) -> int:
+        doc_list = list(doc_ids)
+        deleted = 0
+        for start in range(0, len(doc_list), 100):
+            part = doc_list[start : start + 100]
+            where = Filter.by_property("doc_id").contains_any(part)
+            deleted += self.collection.data.delete_many(where=where).successful
+        return deleted
+
+    def count(self) -> int:
+        return int(self.collection.aggregate.over_all(total_count=True).total_count or 0)
+
+    def query(
+        self,
+        text: str,
+        vector: list[float] | None,
+        limit: int,
+        mode: SearchMode = "hybrid",
+        alpha: float = 0.8,
+        filters: Any = None,
+    ) -> list[Hit]:
+        """Hybrid (relative-score fusion; alpha 1 = vector only), vector or BM25 search."""
+        metadata = MetadataQuery(score=True, distance=True)
+        query = self.collection.query
+        try:
+            if mode == "bm25":
+                response = query.bm25(
+                    query=text, query_properties=SEARCHABLE, limit=limit, filters=filters,
+                    return_metadata=metadata, return_properties=RETURNED,
+                )
+            elif mode == "vector":
+                response = query.near_vector(
+                    near_vector=vector, limit=limit, filters=filters,
+                    return_metadata=metadata, return_properties=RETURNED,
+                )
+            else:
+                response = query.hybrid(
+                    query=text, vector=vector, alpha=alpha, limit=limit, filters=filters,
+                    query_properties=SEARCHABLE, fusion_type=HybridFusion.RELATIVE_SCORE,
+                    return_metadata=metadata, return_properties=RETURNED,
+                )
+        except WeaviateBaseError as err:
+            raise StoreError(f"query on collection '{self.name}' failed: {err}") from err
+        hits = []
+        for obj in response.objects:
+            props = obj.properties
+            meta = obj.metadata
+            if mode == "vector":
+                score = 1.0 - float(meta.distance or 0.0)
+            else:
+                score = float(meta.score or 0.0)
+            hits.append(
+                Hit(
+                    chunk_id=str(obj.uuid),
+                    doc_id=str(props.get("doc_id", "")),
+                    text=str(props.get("text", "")),
+                    title=str(props.get("title", "")),
+                    heading=str(props.get("heading", "") or ""),
+                    url=str(props.get("url", "")),
+                    source=str(props.get("source", "")),
+                    chunk_index=int(props.get("chunk_index") or 0),
+                    score=score,
+                )
+            )
+        return hits
