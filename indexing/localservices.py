@@ -27,6 +27,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_port_block(count: int) -> int:
+    """The first of `count` consecutive loopback ports that are all free right now."""
+    for _ in range(100):
+        first = free_port()
+        if first + count < 65536 and not any(port_open(first + i) for i in range(1, count)):
+            return first
+    raise OSError(f"no block of {count} free consecutive ports found")
+
+
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
@@ -35,7 +44,11 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 
 @dataclass(frozen=True)
 class WeaviateProcess:
-    """How to run one local weaviate-server: binary, data directory and every port."""
+    """How to run one local weaviate-server: binary, data directory and every port.
+
+    Weaviate derives a peer's internal RPC port as its Raft port + 1 (and the memberlist data
+    port as gossip + 1), so those pairs must be consecutive.
+    """
 
     binary: Path
     data_dir: Path
@@ -47,9 +60,10 @@ class WeaviateProcess:
     raft_rpc_port: int
 
     @classmethod
-    def with_ports_from(cls, binary: Path, data_dir: Path, http_port: int, grpc_port: int):
-        """The CLI's instance: cluster ports derived from the HTTP port so two homes coexist."""
-        base = 17000 + (http_port % 1000) * 4
+    def with_cluster_ports(
+        cls, binary: Path, data_dir: Path, http_port: int, grpc_port: int, base: int
+    ) -> WeaviateProcess:
+        """Gossip, data, Raft and Raft RPC on `base` … `base + 3`."""
         return cls(binary, data_dir, http_port, grpc_port, base, base + 1, base + 2, base + 3)
 
     @property
@@ -75,9 +89,10 @@ class WeaviateProcess:
                 "CLUSTER_DATA_BIND_PORT": str(self.data_port),
                 "RAFT_PORT": str(self.raft_port),
                 "RAFT_INTERNAL_RPC_PORT": str(self.raft_rpc_port),
-                "RAFT_JOIN": f"{CLUSTER_HOSTNAME}:{self.raft_port}",
+                # RAFT_JOIN is left to its default (this node's internal RPC port).
                 "RAFT_BOOTSTRAP_EXPECT": "1",
                 "GRPC_PORT": str(self.grpc_port),
+                "GO_PROFILING_DISABLE": "true",  # else pprof listens on :6060, all interfaces
                 "QUERY_DEFAULTS_LIMIT": "25",
                 "LOG_LEVEL": "warning",
                 "GOMEMLIMIT": "4GiB",

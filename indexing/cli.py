@@ -1,0 +1,182 @@
+"""The `knowhere` command line: index, search, ask, eval, services, models."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+from . import models, stack, wiring
+from .answering import answer as answer_question
+from .errors import KnowhereError
+from .settings import Settings
+from .store import SearchMode, connect
+
+app = typer.Typer(help="Knowhere: search and ask your company's knowledge.", no_args_is_help=True)
+services_app = typer.Typer(help="Local Weaviate and Redis (started as plain processes).")
+models_app = typer.Typer(help="Embedding models available offline.")
+app.add_typer(services_app, name="services")
+app.add_typer(models_app, name="models")
+out = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+@app.command()
+def index(
+    path: Annotated[Path, typer.Argument(help="Folder of Markdown, HTML and text files")],
+    source: Annotated[str | None, typer.Option(help="Source name (default: folder name)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Index a folder. Unchanged files cost nothing; removed files disappear from the index."""
+    settings = _settings()
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=err, transient=True, disable=as_json,
+    ) as bar:
+        task = bar.add_task("Indexing", total=None)
+        report = wiring.index_folder(
+            settings, path, source,
+            progress=lambda n: bar.advance(task, n),
+            total=lambda n: bar.update(task, total=n),
+        )
+    if as_json:
+        _print_json(report.as_dict())
+        return
+    for skipped in report.skipped:
+        err.print(f"[yellow]skipped[/] {skipped.path}: {skipped.reason}")
+    for doc_id, reason in report.failed:
+        err.print(f"[red]failed[/] {doc_id}: {reason}")
+    out.print(
+        f"{report.documents} documents: {report.added} added, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.deleted} deleted; "
+        f"{report.texts_embedded} chunks embedded in {report.seconds:.1f}s"
+    )
+
+
+@app.command()
+def search(
+    query: str,
+    top_k: Annotated[int, typer.Option("--top-k", "-k")] = 5,
+    mode: Annotated[str, typer.Option(help="hybrid, vector or bm25")] = "hybrid",
+    alpha: Annotated[float | None, typer.Option(help="Hybrid weight, 1 = vector only")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Hybrid (BM25 + vector) search over the index."""
+    settings = _settings()
+    embedder = wiring.build_embedder(settings)
+    with connect(settings) as client:
+        retriever = wiring.build_retriever(client, settings, embedder)
+        hits = retriever.search(
+            query, top_k, mode=_mode(mode), alpha=settings.hybrid_alpha if alpha is None else alpha
+        )
+    if as_json:
+        _print_json([hit.__dict__ for hit in hits])
+        return
+    if not hits:
+        out.print("No results.")
+    for rank, hit in enumerate(hits, start=1):
+        out.print(f"[bold]{rank}. {hit.label}[/]  ({hit.score:.3f})\n   {hit.url}")
+        out.print(f"   {hit.text[:200].replace(chr(10), ' ')}", markup=False)
+
+
+@app.command()
+def ask(
+    question: str,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Answer a question with numbered citations of the sources used."""
+    settings = _settings()
+    embedder = wiring.build_embedder(settings)
+    generator = wiring.build_generator(settings, embedder)
+    with connect(settings) as client:
+        retriever = wiring.build_retriever(client, settings, embedder)
+        hits = retriever.search(question, settings.top_k, alpha=settings.hybrid_alpha)
+    result = answer_question(question, hits, generator)
+    if as_json:
+        _print_json(result.as_dict())
+        return
+    out.print(result.text, markup=False)
+    if result.citations:
+        out.print("\nSources:")
+        for citation in result.citations:
+            out.print(f"  [{citation.number}] {citation.label} — {citation.url}", markup=False)
+
+
+@app.command("eval")
+def evaluate(
+    dataset_dir: Path,
+    split: str = "test",
+    model: Annotated[str | None, typer.Option(help="Embedding model (default: configured)")] = None,
+    mode: Annotated[str, typer.Option(help="hybrid, vector or bm25")] = "hybrid",
+    alpha: Annotated[float | None, typer.Option(help="Hybrid weight, 1 = vector only")] = None,
+    k: int = 10,
+) -> None:
+    """Retrieval quality on a BEIR-layout dataset, as JSON (nDCG@k, Recall@k, MRR@k)."""
+    result = wiring.evaluate_dataset(
+        _settings(), dataset_dir, split, model, _mode(mode), alpha, k
+    )
+    _print_json(result)
+
+
+def _mode(mode: str) -> SearchMode:
+    if mode not in ("hybrid", "vector", "bm25"):
+        raise typer.BadParameter(f"mode must be hybrid, vector or bm25, not '{mode}'")
+    return mode  # type: ignore[return-value]
+
+
+@services_app.command("up")
+def services_up() -> None:
+    """Start the local Weaviate and Redis (unless external URLs are configured)."""
+    for status in stack.services_up(_settings()):
+        out.print(f"{status.name}: ready at {status.url} (pid {status.pid})")
+
+
+@services_app.command("down")
+def services_down() -> None:
+    """Stop the local services started by `services up`."""
+    stopped = stack.services_down(_settings())
+    out.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+
+
+@services_app.command("status")
+def services_status() -> None:
+    """Show whether each service is running and ready."""
+    statuses = stack.services_status(_settings())
+    for status in statuses:
+        if not status.managed:
+            out.print(f"{status.name}: external at {status.url}")
+        else:
+            state = "ready" if status.ready else "not running"
+            out.print(f"{status.name}: {state} at {status.url} (pid {status.pid or '-'})")
+    if any(s.managed and not s.ready for s in statuses):
+        raise typer.Exit(3)
+
+
+@models_app.command("fetch")
+def models_fetch(
+    name: Annotated[str, typer.Argument(help="all-mpnet-base-v2 or all-MiniLM-L6-v2")],
+) -> None:
+    """Make an embedding model available offline (checks the weights' sha256)."""
+    path = models.provision(name, _settings().models_dir)
+    out.print(f"{name}: {path}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KnowhereError as error:
+        err.print(f"[red]error:[/] {error}", markup=True, highlight=False)
+        sys.exit(1)

@@ -1,0 +1,99 @@
+"""Real services for the tests: a Weaviate and a Redis process on free loopback ports."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from indexing.localservices import (
+    RedisProcess,
+    WeaviateProcess,
+    find_redis_binary,
+    find_weaviate_binary,
+    free_port,
+    free_port_block,
+    start,
+    wait_until_ready,
+)
+from indexing.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "samples" / "kb"
+TEST_MODEL = "all-MiniLM-L6-v2"
+
+
+def _real_home() -> Path:
+    return Path(os.environ.get("KNOWHERE_HOME", Path.home() / ".cache" / "knowhere"))
+
+
+@pytest.fixture(scope="session")
+def weaviate_server(tmp_path_factory) -> Iterator[WeaviateProcess]:
+    data = tmp_path_factory.mktemp("weaviate")
+    server = WeaviateProcess.with_cluster_ports(
+        find_weaviate_binary(_real_home()), data, free_port(), free_port(), free_port_block(4)
+    )
+    log = data / "weaviate.log"
+    process = start(server.command(), log, env=server.env())
+    try:
+        wait_until_ready("Weaviate", server.url, server.is_ready, process, log)
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> Iterator[RedisProcess]:
+    data = tmp_path_factory.mktemp("redis")
+    server = RedisProcess(find_redis_binary(), data, free_port())
+    log = data / "redis.log"
+    process = start(server.command(), log)
+    try:
+        wait_until_ready("Redis", server.url, server.is_ready, process, log)
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture
+def settings(weaviate_server, redis_server, tmp_path) -> Settings:
+    """Settings for one test: its own collection, the real services, the small model."""
+    return Settings(
+        home=tmp_path / "home",
+        weaviate_http_port=weaviate_server.http_port,
+        weaviate_grpc_port=weaviate_server.grpc_port,
+        redis_url=redis_server.url,
+        collection=f"Test_{uuid.uuid4().hex[:12]}",
+        embed_model=TEST_MODEL,
+        hybrid_alpha=0.8,
+    )
+
+
+@pytest.fixture
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The same settings as environment variables, for CLI and worker subprocesses."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KNOWHERE_")}
+    env.update(
+        KNOWHERE_HOME=str(settings.home),
+        KNOWHERE_WEAVIATE_HTTP_PORT=str(settings.weaviate_http_port),
+        KNOWHERE_WEAVIATE_GRPC_PORT=str(settings.weaviate_grpc_port),
+        KNOWHERE_REDIS_URL=settings.redis_url,
+        KNOWHERE_COLLECTION=settings.collection,
+        KNOWHERE_EMBED_MODEL=settings.embed_model,
+        KNOWHERE_WEAVIATE_BIN=str(find_weaviate_binary(_real_home())),
+    )
+    return env
+
+
+@pytest.fixture
+def knowledge_base(tmp_path) -> Path:
+    """A fresh copy of the sample knowledge base that a test may edit."""
+    target = tmp_path / "kb"
+    shutil.copytree(SAMPLES, target)
+    return target

@@ -1,0 +1,137 @@
+"""A user indexes a folder of pages, searches it, edits and deletes pages, re-indexes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from indexing import wiring
+from indexing.errors import ServiceUnavailable
+from indexing.settings import Settings
+from indexing.store import connect
+
+
+def search(settings: Settings, query: str, k: int = 5):
+    embedder = wiring.build_embedder(settings)
+    with connect(settings) as client:
+        return wiring.build_retriever(client, settings, embedder).search(query, k)
+
+
+def stored(settings: Settings) -> dict[str, list[dict]]:
+    """All stored chunks grouped by document id."""
+    by_doc: dict[str, list[dict]] = {}
+    with connect(settings) as client:
+        for obj in client.collections.use(settings.collection).iterator():
+            by_doc.setdefault(obj.properties["doc_id"], []).append(
+                {"id": str(obj.uuid), **obj.properties}
+            )
+    return by_doc
+
+
+def test_indexing_a_folder_makes_its_pages_searchable(settings, knowledge_base):
+    report = wiring.index_folder(settings, knowledge_base)
+
+    assert report.added == 7 and report.failed == [] and report.skipped == []
+    assert report.texts_embedded == report.chunks_written > 7
+    hits = search(settings, "What should I do if my laptop was stolen?")
+    assert hits[0].doc_id == "kb:it/laptops.md"
+    assert "Lost or stolen laptop" in hits[0].heading
+    assert hits[0].url == (knowledge_base / "it" / "laptops.md").resolve().as_uri()
+
+
+def test_html_pages_are_cleaned_and_keep_their_heading_path(settings, knowledge_base):
+    wiring.index_folder(settings, knowledge_base)
+
+    chunks = stored(settings)["kb:it/password-policy.html"]
+    text = " ".join(c["text"] for c in chunks)
+    assert "analytics" not in text and "font-family" not in text and "<p>" not in text
+    assert {c["title"] for c in chunks} == {"Password and MFA policy"}
+    assert "Password and MFA policy > Resetting your password" in {c["heading"] for c in chunks}
+    hits = search(settings, "lost my MFA device, how do I reset my password?")
+    assert hits[0].doc_id == "kb:it/password-policy.html"
+
+
+def test_reindexing_an_unchanged_folder_embeds_nothing_and_duplicates_nothing(
+    settings, knowledge_base
+):
+    first = wiring.index_folder(settings, knowledge_base)
+    before = stored(settings)
+
+    second = wiring.index_folder(settings, knowledge_base)
+
+    assert second.texts_embedded == 0 and second.chunks_written == 0
+    assert second.unchanged == 7 and second.added == second.updated == 0
+    assert stored(settings) == before
+    assert sum(len(c) for c in before.values()) == first.chunks_written
+
+
+def test_editing_a_file_replaces_exactly_its_chunks(settings, knowledge_base):
+    wiring.index_folder(settings, knowledge_base)
+    before = stored(settings)
+    vpn = knowledge_base / "it" / "vpn.md"
+    vpn.write_text("# VPN access\n\nThe VPN was retired in 2026; use the zero-trust portal.\n")
+
+    report = wiring.index_folder(settings, knowledge_base)
+
+    assert (report.updated, report.added, report.unchanged) == (1, 0, 6)
+    assert report.texts_embedded == 1
+    after = stored(settings)
+    assert len(after["kb:it/vpn.md"]) == 1
+    assert "zero-trust portal" in after["kb:it/vpn.md"][0]["text"]
+    assert report.chunks_removed == len(before["kb:it/vpn.md"]) - 1
+    others = {d: c for d, c in after.items() if d != "kb:it/vpn.md"}
+    assert others == {d: c for d, c in before.items() if d != "kb:it/vpn.md"}
+
+
+def test_deleting_a_file_removes_its_chunks(settings, knowledge_base):
+    wiring.index_folder(settings, knowledge_base)
+    (knowledge_base / "hr" / "vacation.md").unlink()
+
+    report = wiring.index_folder(settings, knowledge_base)
+
+    assert report.deleted == 1 and report.texts_embedded == 0
+    assert "kb:hr/vacation.md" not in stored(settings)
+    assert all(h.doc_id != "kb:hr/vacation.md" for h in search(settings, "vacation days", 10))
+
+
+def test_touching_a_file_without_changing_it_costs_nothing(settings, knowledge_base):
+    wiring.index_folder(settings, knowledge_base)
+    page = knowledge_base / "hr" / "expenses.txt"
+    page.write_text(page.read_text())
+
+    assert wiring.index_folder(settings, knowledge_base).texts_embedded == 0
+
+
+def test_bad_files_are_skipped_with_a_reason_and_the_rest_is_indexed(settings, knowledge_base):
+    (knowledge_base / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    (knowledge_base / "dump.txt").write_bytes(b"abc\x00\x01\x02binary")
+    (knowledge_base / "latin1.md").write_bytes("# Caf\xe9\n".encode("latin-1"))
+    (knowledge_base / "huge.md").write_text("# Big\n" + "word " * 300_000)
+    (knowledge_base / "empty.md").write_text("   \n")
+    settings = settings.model_copy(update={"max_file_bytes": 1_000_000})
+
+    report = wiring.index_folder(settings, knowledge_base)
+
+    reasons = {Path(s.path).name: s.reason for s in report.skipped}
+    assert set(reasons) == {"logo.png", "dump.txt", "latin1.md", "huge.md", "empty.md"}
+    assert "unsupported file type" in reasons["logo.png"]
+    assert "binary" in reasons["dump.txt"]
+    assert "not UTF-8" in reasons["latin1.md"]
+    assert "too large" in reasons["huge.md"]
+    assert "empty" in reasons["empty.md"]
+    assert report.added == 7
+
+
+def test_unreachable_redis_fails_before_anything_is_written(settings, knowledge_base):
+    wiring.index_folder(settings, knowledge_base)
+    before = stored(settings)
+    (knowledge_base / "new.md").write_text("# New page\n\nFresh content.\n")
+    down = settings.model_copy(update={"redis_url": "redis://:s3cret@127.0.0.1:1/0"})
+
+    with pytest.raises(ServiceUnavailable) as failure:
+        wiring.index_folder(down, knowledge_base)
+
+    assert "redis://:***@127.0.0.1:1/0" in str(failure.value)
+    assert "s3cret" not in str(failure.value)
+    assert stored(settings) == before

@@ -1,0 +1,34 @@
+"""The Celery application on the Redis broker, configured for long, must-not-lose tasks."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from indexing.settings import Settings
+
+# Longest task we expect (a full re-index of a large source) is a few hours; Redis redelivers
+# unacknowledged tasks after the visibility timeout, so it must be longer than that.
+VISIBILITY_TIMEOUT_S = 12 * 3600
+
+
+def make_app(settings: Settings | None = None) -> Celery:
+    settings = settings or Settings()
+    app = Celery("knowhere", broker=settings.redis_url, backend=settings.redis_url)
+    app.conf.update(
+        include=["workers.tasks"],
+        task_acks_late=True,  # a task killed mid-way is delivered again
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,  # long tasks: take one at a time
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
+        result_backend_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
+        task_default_queue="indexing",
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_expires=7 * 24 * 3600,
+        broker_connection_retry_on_startup=True,
+    )
+    return app
+
+
+app = make_app()
