@@ -61,30 +61,42 @@ def main() -> None:
     tokens = sum(len(baseline._model.tokenizer.tokenize(t)) for t in texts)
     ref, ref_seconds = timed(baseline.get_text_embedding_batch, texts)
     ref = ref / np.linalg.norm(ref, axis=1, keepdims=True)
-    rows = [{"embedder": "llama-index HuggingFaceEmbedding fp32 (default)",
-             "seconds": round(ref_seconds, 2), "texts_per_s": round(args.n / ref_seconds, 2),
-             "speedup": 1.0}]
+    rows = [
+        {
+            "embedder": "llama-index HuggingFaceEmbedding fp32 (default)",
+            "seconds": round(ref_seconds, 2),
+            "texts_per_s": round(args.n / ref_seconds, 2),
+            "speedup": 1.0,
+        }
+    ]
     for precision in args.precisions.split(","):
         embedder = SentenceEmbedder(args.model, path, precision=precision, batch_size=32)  # type: ignore[arg-type]
         vectors, seconds = timed(embedder.embed, texts)
         cosine = np.sum(vectors * ref, axis=1)
-        rows.append({
-            "embedder": f"knowhere SentenceEmbedder {embedder.precision}",
-            "seconds": round(seconds, 2),
-            "texts_per_s": round(args.n / seconds, 2),
-            "speedup": round(ref_seconds / seconds, 2),
-            "cosine_mean": round(float(cosine.mean()), 5),
-            "cosine_min": round(float(cosine.min()), 5),
-        })
-    save(f"embedding_throughput_{args.model}", {
-        "model": args.model,
-        "passages": args.n,
-        "mean_tokens": round(tokens / args.n, 1),
-        "machine": machine(),
-        "matmul_peak_gflops": {"fp32": matmul_peak(torch.float32),
-                                "bf16": matmul_peak(torch.bfloat16)},
-        "results": rows,
-    })
+        rows.append(
+            {
+                "embedder": f"knowhere SentenceEmbedder {embedder.precision}",
+                "seconds": round(seconds, 2),
+                "texts_per_s": round(args.n / seconds, 2),
+                "speedup": round(ref_seconds / seconds, 2),
+                "cosine_mean": round(float(cosine.mean()), 5),
+                "cosine_min": round(float(cosine.min()), 5),
+            }
+        )
+    save(
+        f"embedding_throughput_{args.model}",
+        {
+            "model": args.model,
+            "passages": args.n,
+            "mean_tokens": round(tokens / args.n, 1),
+            "machine": machine(),
+            "matmul_peak_gflops": {
+                "fp32": matmul_peak(torch.float32),
+                "bf16": matmul_peak(torch.bfloat16),
+            },
+            "results": rows,
+        },
+    )
 
 
 if __name__ == "__main__":

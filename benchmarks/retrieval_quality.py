@@ -31,15 +31,18 @@ def main() -> None:
         started = time.perf_counter()
         first = evaluate_dataset(settings, ZARAGOZA, "dev", model, "vector")
         index_seconds = time.perf_counter() - started
-        sweep = {a: evaluate_dataset(settings, ZARAGOZA, "dev", model, "hybrid", a)["ndcg@10"]
-                 for a in ALPHAS}
+        sweep = {
+            a: evaluate_dataset(settings, ZARAGOZA, "dev", model, "hybrid", a)["ndcg@10"]
+            for a in ALPHAS
+        }
         best = max(sweep, key=lambda a: (sweep[a], a))
         test = {
             "vector": evaluate_dataset(settings, ZARAGOZA, "test", model, "vector"),
             "bm25": evaluate_dataset(settings, ZARAGOZA, "test", model, "bm25"),
             "hybrid@0.5": evaluate_dataset(settings, ZARAGOZA, "test", model, "hybrid", 0.5),
-            f"hybrid@{best}(dev)": evaluate_dataset(settings, ZARAGOZA, "test", model, "hybrid",
-                                                    best),
+            f"hybrid@{best}(dev)": evaluate_dataset(
+                settings, ZARAGOZA, "test", model, "hybrid", best
+            ),
         }
         report["models"][model] = {  # type: ignore[index]
             "first_eval_seconds_including_corpus_index": round(index_seconds, 1),
@@ -47,8 +50,10 @@ def main() -> None:
             "dev_vector_ndcg@10": first["ndcg@10"],
             "dev_alpha_sweep_ndcg@10": sweep,
             "best_alpha_dev": best,
-            "test": {name: {m: r[m] for m in ("ndcg@10", "recall@10", "mrr@10", "n_queries")}
-                     for name, r in test.items()},
+            "test": {
+                name: {m: r[m] for m in ("ndcg@10", "recall@10", "mrr@10", "n_queries")}
+                for name, r in test.items()
+            },
         }
     save("retrieval_quality", report)
 

@@ -11,7 +11,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from llama_index.core.node_parser import MarkdownNodeParser, SentenceSplitter
-from llama_index.core.schema import BaseNode, Document, NodeRelationship, TextNode, TransformComponent
+from llama_index.core.schema import (
+    BaseNode,
+    Document,
+    NodeRelationship,
+    TextNode,
+    TransformComponent,
+)
 from pydantic import PrivateAttr
 
 CHUNK_NAMESPACE = uuid.UUID("6f1d7f0e-3c55-4d0a-9a55-6b6e6f776865")
@@ -55,14 +61,14 @@ class StructuredChunker(TransformComponent):
         chunk_overlap: int = 32,
         tokenizer: Callable[[str], list[Any]] | None = None,
     ) -> None:
-        super().__init__(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+        super().__init__(chunk_size=chunk_size, chunk_overlap=chunk_overlap)  # type: ignore[call-arg]
         self._splitter = SentenceSplitter(
             chunk_size=chunk_size, chunk_overlap=chunk_overlap, tokenizer=tokenizer
         )
         self._markdown = MarkdownNodeParser()
 
     def chunk(self, document: Document) -> list[TextNode]:
-        nodes = []
+        nodes: list[TextNode] = []
         for heading, text in _sections(document, self._markdown):
             for piece in self._splitter.split_text(text):
                 index = len(nodes)
@@ -75,7 +81,9 @@ class StructuredChunker(TransformComponent):
                     id_=chunk_id(document.id_, index),
                     text=piece,
                     metadata=metadata,
-                    excluded_embed_metadata_keys=[k for k in metadata if k not in EMBEDDED_METADATA],
+                    excluded_embed_metadata_keys=[
+                        k for k in metadata if k not in EMBEDDED_METADATA
+                    ],
                     excluded_llm_metadata_keys=[k for k in metadata if k not in EMBEDDED_METADATA],
                 )
                 node.relationships[NodeRelationship.SOURCE] = document.as_related_node_info()

@@ -22,8 +22,8 @@ services_app = typer.Typer(help="Local Weaviate and Redis (started as plain proc
 models_app = typer.Typer(help="Embedding models available offline.")
 app.add_typer(services_app, name="services")
 app.add_typer(models_app, name="models")
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _settings() -> Settings:
@@ -43,12 +43,19 @@ def index(
     """Index a folder. Unchanged files cost nothing; removed files disappear from the index."""
     settings = _settings()
     with Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=err, transient=True, disable=as_json,
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=as_json,
     ) as bar:
         task = bar.add_task("Indexing", total=None)
         report = wiring.index_folder(
-            settings, path, source,
+            settings,
+            path,
+            source,
             progress=lambda n: bar.advance(task, n),
             total=lambda n: bar.update(task, total=n),
         )
@@ -79,9 +86,7 @@ def search(
     embedder = wiring.build_embedder(settings)
     with connect(settings) as client:
         retriever = wiring.build_retriever(client, settings, embedder)
-        hits = retriever.search(
-            query, top_k, mode=_mode(mode), alpha=settings.hybrid_alpha if alpha is None else alpha
-        )
+        hits = retriever.search(query, top_k, mode=_mode(mode), alpha=alpha)
     if as_json:
         _print_json([hit.__dict__ for hit in hits])
         return
@@ -103,7 +108,7 @@ def ask(
     generator = wiring.build_generator(settings, embedder)
     with connect(settings) as client:
         retriever = wiring.build_retriever(client, settings, embedder)
-        hits = retriever.search(question, settings.top_k, alpha=settings.hybrid_alpha)
+        hits = retriever.search(question, settings.top_k)
     result = answer_question(question, hits, generator)
     if as_json:
         _print_json(result.as_dict())
@@ -125,9 +130,7 @@ def evaluate(
     k: int = 10,
 ) -> None:
     """Retrieval quality on a BEIR-layout dataset, as JSON (nDCG@k, Recall@k, MRR@k)."""
-    result = wiring.evaluate_dataset(
-        _settings(), dataset_dir, split, model, _mode(mode), alpha, k
-    )
+    result = wiring.evaluate_dataset(_settings(), dataset_dir, split, model, _mode(mode), alpha, k)
     _print_json(result)
 
 
@@ -178,5 +181,9 @@ def main() -> None:
     try:
         app()
     except KnowhereError as error:
-        err.print(f"[red]error:[/] {error}", markup=True, highlight=False)
+        sys.stderr.write(f"error: {error}\n")
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import urlparse, urlunparse
 
 import redis
+import redis.asyncio
 from llama_index.storage.kvstore.redis import RedisKVStore
 
 from .errors import ServiceUnavailable
@@ -43,11 +44,15 @@ class DocHashStore:
     """doc_id -> content hash of the indexed version, for one collection and source."""
 
     def __init__(self, client: redis.Redis, collection: str, source: str) -> None:
-        self._kv = RedisKVStore(redis_client=client)
+        # Handing over an async client too keeps RedisKVStore from printing a warning to stdout.
+        async_client = redis.asyncio.Redis(**client.connection_pool.connection_kwargs)
+        self._kv = RedisKVStore(redis_client=client, async_redis_client=async_client)
         self._name = f"knowhere/{collection}/{source}/doc_hashes"
 
     def all(self) -> dict[str, str]:
-        return {doc_id: str(value["hash"]) for doc_id, value in self._kv.get_all(self._name).items()}
+        return {
+            doc_id: str(value["hash"]) for doc_id, value in self._kv.get_all(self._name).items()
+        }
 
     def set_many(self, hashes: dict[str, str]) -> None:
         if hashes:

@@ -72,7 +72,7 @@ class SentenceEmbedder(BaseEmbedding):
 
         device = device or default_device()
         chosen = choose_precision(precision, device)
-        super().__init__(
+        super().__init__(  # type: ignore[call-arg]
             model_name=model_name, embed_batch_size=batch_size, precision=chosen, device=device
         )
         model = SentenceTransformer(model_path, device=device)

@@ -77,7 +77,9 @@ def load_beir(folder: Path, split: str) -> BeirDataset:
             qrels.setdefault(row[0], {})[row[1]] = int(row[2])
     missing = [q for q in qrels if q not in queries]
     if missing:
-        raise DatasetError(f"{qrels_path}: {len(missing)} query ids not in queries.jsonl, e.g. {missing[0]}")
+        raise DatasetError(
+            f"{qrels_path}: {len(missing)} query ids not in queries.jsonl, e.g. {missing[0]}"
+        )
     return BeirDataset(name, corpus, queries, qrels)
 
 

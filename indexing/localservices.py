@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -201,7 +202,11 @@ def start(
 
 
 def wait_until_ready(
-    name: str, url: str, check, process: subprocess.Popen[bytes] | None, log_path: Path,
+    name: str,
+    url: str,
+    check,
+    process: subprocess.Popen[bytes] | None,
+    log_path: Path,
     timeout: float = 120.0,
 ) -> None:
     """Poll `check()` until true; fail early if the process exits, naming its log."""
@@ -212,7 +217,9 @@ def wait_until_ready(
         if process is not None and process.poll() is not None:
             tail = log_path.read_text(errors="replace")[-2000:] if log_path.exists() else ""
             raise ServiceUnavailable(
-                name, url, f"The process exited with code {process.returncode}; log {log_path}:\n{tail}"
+                name,
+                url,
+                f"The process exited with code {process.returncode}; log {log_path}:\n{tail}",
             )
         time.sleep(0.25)
     raise ServiceUnavailable(name, url, f"Not ready after {timeout:.0f}s; see {log_path}.")
@@ -238,7 +245,5 @@ def stop_pid(pid: int, timeout: float = 30.0) -> bool:
 
 
 def _reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass

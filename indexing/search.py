@@ -11,18 +11,20 @@ from .store import ChunkStore, Hit, SearchMode
 class Retriever:
     """Query text in, ranked chunks out."""
 
-    def __init__(self, store: ChunkStore, embedder: SentenceEmbedder) -> None:
+    def __init__(self, store: ChunkStore, embedder: SentenceEmbedder, alpha: float) -> None:
         self.store = store
         self.embedder = embedder
+        self.alpha = alpha
 
     def search(
         self,
         query: str,
         top_k: int = 5,
         mode: SearchMode = "hybrid",
-        alpha: float = 0.8,
+        alpha: float | None = None,
         filters: Any = None,
     ) -> list[Hit]:
+        alpha = self.alpha if alpha is None else alpha
         query = query.strip()
         if not query:
             return []
@@ -32,3 +34,14 @@ class Retriever:
         elif mode == "hybrid" and alpha <= 0.0:
             mode = "bm25"
         return self.store.query(query, vector, top_k, mode=mode, alpha=alpha, filters=filters)
+
+
+# Hybrid weight chosen on zaragoza/dev by benchmarks/retrieval_quality.py (nDCG@10).
+TUNED_ALPHA = {"all-mpnet-base-v2": 0.95, "all-minilm-l6-v2": 0.8}
+DEFAULT_ALPHA = 0.8
+
+
+def default_alpha(model: str) -> float:
+    """The tuned hybrid weight for a model (by its base name), else a dense-leaning default."""
+    name = model.rstrip("/").rsplit("/", 1)[-1].split("@")[0].lower()
+    return TUNED_ALPHA.get(name, DEFAULT_ALPHA)

@@ -1,4 +1,4 @@
-"""`knowhere services up|down|status`: the local Weaviate and Redis kept running between commands."""
+"""`knowhere services up|down|status`: local Weaviate and Redis kept running between commands."""
 
 from __future__ import annotations
 
@@ -88,13 +88,21 @@ def services_up(settings: Settings) -> list[ServiceStatus]:
         weaviate = local_weaviate(settings)
         weaviate.data_dir.mkdir(parents=True, exist_ok=True)
         statuses.append(
-            _up_one(settings, "weaviate", weaviate.command(), weaviate.env(), weaviate.is_ready,
-                    weaviate.url)
+            _up_one(
+                settings,
+                "weaviate",
+                weaviate.command(),
+                weaviate.env(),
+                weaviate.is_ready,
+                weaviate.url,
+            )
         )
     if manages_redis(settings):
         redis = local_redis(settings)
         redis.data_dir.mkdir(parents=True, exist_ok=True)
-        statuses.append(_up_one(settings, "redis", redis.command(), None, redis.is_ready, redis.url))
+        statuses.append(
+            _up_one(settings, "redis", redis.command(), None, redis.is_ready, redis.url)
+        )
     return statuses
 
 
@@ -115,7 +123,9 @@ def services_status(settings: Settings) -> list[ServiceStatus]:
     if settings.weaviate_url is None:
         endpoint = settings.weaviate_endpoint()
         pid = _read_pid(_pid_file(settings, "weaviate"))
-        ready = WeaviateProcess(Path(), Path(), settings.weaviate_http_port, 0, 0, 0, 0, 0).is_ready()
+        ready = WeaviateProcess(
+            Path(), Path(), settings.weaviate_http_port, 0, 0, 0, 0, 0
+        ).is_ready()
         statuses.append(ServiceStatus("weaviate", endpoint, True, pid, ready))
     else:
         statuses.append(ServiceStatus("weaviate", settings.weaviate_url, False, None, False))

@@ -168,18 +168,26 @@ class ChunkStore:
                 Property(name="text", data_type=text, tokenization=Tokenization.WORD),
                 Property(name="title", data_type=text, tokenization=Tokenization.WORD),
                 Property(name="heading", data_type=text, tokenization=Tokenization.WORD),
-                Property(name="url", data_type=text, tokenization=Tokenization.FIELD,
-                         index_searchable=False),
+                Property(
+                    name="url",
+                    data_type=text,
+                    tokenization=Tokenization.FIELD,
+                    index_searchable=False,
+                ),
                 Property(name="source", data_type=text, tokenization=Tokenization.FIELD),
                 Property(name="doc_id", data_type=text, tokenization=Tokenization.FIELD),
                 Property(name="chunk_index", data_type=DataType.INT),
                 Property(name="updated_at", data_type=DataType.DATE),
                 Property(name="embedder", data_type=text, tokenization=Tokenization.FIELD),
                 # Access control, filled by connectors that know page/ticket permissions.
-                Property(name="acl_users", data_type=DataType.TEXT_ARRAY,
-                         tokenization=Tokenization.FIELD),
-                Property(name="acl_groups", data_type=DataType.TEXT_ARRAY,
-                         tokenization=Tokenization.FIELD),
+                Property(
+                    name="acl_users", data_type=DataType.TEXT_ARRAY, tokenization=Tokenization.FIELD
+                ),
+                Property(
+                    name="acl_groups",
+                    data_type=DataType.TEXT_ARRAY,
+                    tokenization=Tokenization.FIELD,
+                ),
                 Property(name="acl_public", data_type=DataType.BOOL),
             ],
         )
@@ -202,7 +210,6 @@ class ChunkStore:
                     f"Weaviate rejected {len(result.errors)} chunk(s) in '{self.name}', e.g. "
                     f"{chunk.doc_id}#{chunk.chunk_index}: {error.message}"
                 )
-
 
     def chunk_ids_of(self, doc_ids: Iterable[str]) -> dict[str, set[str]]:
         """Ids of the stored chunks of each of `doc_ids`."""
@@ -255,19 +262,34 @@ class ChunkStore:
         try:
             if mode == "bm25":
                 response = query.bm25(
-                    query=text, query_properties=SEARCHABLE, limit=limit, filters=filters,
-                    return_metadata=metadata, return_properties=RETURNED,
+                    query=text,
+                    query_properties=SEARCHABLE,
+                    limit=limit,
+                    filters=filters,
+                    return_metadata=metadata,
+                    return_properties=RETURNED,
                 )
             elif mode == "vector":
+                if vector is None:
+                    raise ValueError("vector search needs a query vector")
                 response = query.near_vector(
-                    near_vector=vector, limit=limit, filters=filters,
-                    return_metadata=metadata, return_properties=RETURNED,
+                    near_vector=vector,
+                    limit=limit,
+                    filters=filters,
+                    return_metadata=metadata,
+                    return_properties=RETURNED,
                 )
             else:
                 response = query.hybrid(
-                    query=text, vector=vector, alpha=alpha, limit=limit, filters=filters,
-                    query_properties=SEARCHABLE, fusion_type=HybridFusion.RELATIVE_SCORE,
-                    return_metadata=metadata, return_properties=RETURNED,
+                    query=text,
+                    vector=vector,
+                    alpha=alpha,
+                    limit=limit,
+                    filters=filters,
+                    query_properties=SEARCHABLE,
+                    fusion_type=HybridFusion.RELATIVE_SCORE,
+                    return_metadata=metadata,
+                    return_properties=RETURNED,
                 )
         except WeaviateBaseError as err:
             raise StoreError(f"query on collection '{self.name}' failed: {err}") from err
@@ -288,7 +310,7 @@ class ChunkStore:
                     heading=str(props.get("heading", "") or ""),
                     url=str(props.get("url", "")),
                     source=str(props.get("source", "")),
-                    chunk_index=int(props.get("chunk_index") or 0),
+                    chunk_index=int(str(props.get("chunk_index") or 0)),
                     score=score,
                 )
             )

@@ -14,9 +14,9 @@ from .dochashes import DocHashStore, connect_redis
 from .embedding import SentenceEmbedder
 from .errors import ConfigError
 from .evaluation import eval_collection_name, load_beir, rank_documents, score_run
-from .pipeline import IndexReport, Indexer
+from .pipeline import Indexer, IndexReport
 from .reading import scan_folder
-from .search import Retriever
+from .search import Retriever, default_alpha
 from .settings import Settings
 from .store import ChunkStore, SearchMode, connect
 
@@ -45,7 +45,9 @@ def build_chunker(settings: Settings, embedder: SentenceEmbedder) -> StructuredC
 
 
 def open_store(
-    client: weaviate.WeaviateClient, settings: Settings, embedder: SentenceEmbedder,
+    client: weaviate.WeaviateClient,
+    settings: Settings,
+    embedder: SentenceEmbedder,
     collection: str | None = None,
 ) -> ChunkStore:
     store = ChunkStore(client, collection or settings.collection)
@@ -66,10 +68,15 @@ def build_indexer(
 
 
 def build_retriever(
-    client: weaviate.WeaviateClient, settings: Settings, embedder: SentenceEmbedder,
+    client: weaviate.WeaviateClient,
+    settings: Settings,
+    embedder: SentenceEmbedder,
     collection: str | None = None,
 ) -> Retriever:
-    return Retriever(open_store(client, settings, embedder, collection), embedder)
+    alpha = settings.hybrid_alpha
+    if alpha is None:
+        alpha = default_alpha(embedder.model_name)
+    return Retriever(open_store(client, settings, embedder, collection), embedder, alpha)
 
 
 def index_folder(
@@ -113,7 +120,9 @@ def build_generator(settings: Settings, embedder: SentenceEmbedder) -> Generator
         import openai
 
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "unused"
-        client = openai.OpenAI(base_url=settings.llm_base_url, api_key=key, timeout=60, max_retries=3)
+        client = openai.OpenAI(
+            base_url=settings.llm_base_url, api_key=key, timeout=60, max_retries=3
+        )
         return ChatGenerator(client, settings.llm_model)
     if mode == "llamacpp":
         return LlamaCppGenerator(settings.llamacpp_model or smollm2_gguf())
@@ -132,12 +141,12 @@ def evaluate_dataset(
     """Index a BEIR dataset's corpus into its own collection (once), then score the split."""
     dataset = load_beir(folder, split)
     embedder = build_embedder(settings, model)
-    alpha = settings.hybrid_alpha if alpha is None else alpha
     collection = eval_collection_name(dataset.name, model or settings.embed_model)
     with connect(settings) as client:
         indexer = build_indexer(client, settings, dataset.name, embedder, collection)
         report = indexer.index(dataset.corpus, prune=True)
-        retriever = Retriever(indexer.store, embedder)
+        retriever = build_retriever(client, settings, embedder, collection)
+        alpha = retriever.alpha if alpha is None else alpha
 
         def search(query: str) -> list[str]:
             hits = retriever.search(query, top_k=k * 3, mode=mode, alpha=alpha)

@@ -1,0 +1,147 @@
+"""The `knowhere` command as a user runs it: index, search, ask, eval, services, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from indexing.localservices import free_port, free_port_block
+
+BEIR = """\
+{"_id": "d1", "title": "VPN", "text": "Keys for the WireGuard VPN rotate every 90 days."}
+{"_id": "d2", "title": "Leave", "text": "Employees have 28 days of paid vacation per year."}
+{"_id": "d3", "title": "Laptops", "text": "Report a stolen laptop to security within one hour."}
+"""
+QUERIES = """\
+{"_id": "q1", "text": "How often do VPN keys rotate?"}
+{"_id": "q2", "text": "How many vacation days do I get?"}
+{"_id": "q3", "text": "My laptop was stolen, who do I tell?"}
+"""
+
+
+def knowhere(env: dict[str, str], *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "indexing.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_index_then_search_and_ask_from_the_command_line(settings_env, knowledge_base):
+    indexed = knowhere(settings_env, "index", str(knowledge_base), "--json")
+    assert indexed.returncode == 0, indexed.stderr
+    assert json.loads(indexed.stdout)["added"] == 7
+
+    found = knowhere(settings_env, "search", "WireGuard handshake never completes", "--json")
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)[0]["doc_id"] == "kb:it/vpn.md"
+
+    asked = knowhere(settings_env, "ask", "How many vacation days do I get per year?", "--json")
+    assert asked.returncode == 0, asked.stderr
+    answer = json.loads(asked.stdout)
+    assert "28 days" in answer["answer"]
+    assert "[1]" in answer["answer"]
+    assert answer["citations"][0]["doc_id"] == "kb:hr/vacation.md"
+    assert answer["citations"][0]["url"].startswith("file://")
+    assert answer["generator"] == "extractive"
+
+
+def test_ask_prints_the_answer_with_numbered_sources(settings_env, knowledge_base):
+    knowhere(settings_env, "index", str(knowledge_base))
+
+    asked = knowhere(settings_env, "ask", "Who do I tell when my laptop is stolen?")
+
+    assert asked.returncode == 0, asked.stderr
+    assert "security@northwind.example" in asked.stdout
+    assert "Sources:" in asked.stdout and "[1] Laptops and equipment" in asked.stdout
+
+
+def test_eval_reports_ranking_metrics_as_json(settings_env, tmp_path):
+    dataset = tmp_path / "tiny"
+    (dataset / "qrels").mkdir(parents=True)
+    (dataset / "corpus.jsonl").write_text(BEIR)
+    (dataset / "queries.jsonl").write_text(QUERIES)
+    (dataset / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\nq3\td3\t1\n"
+    )
+
+    result = knowhere(settings_env, "eval", str(dataset), "--split", "test")
+
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert metrics["n_queries"] == 3
+    assert metrics["ndcg@10"] == metrics["mrr@10"] == metrics["recall@10"] == 1.0
+    again = json.loads(knowhere(settings_env, "eval", str(dataset)).stdout)
+    assert again["corpus_indexed"]["embedded"] == 0
+
+
+def test_eval_names_the_bad_line_of_a_broken_dataset(settings_env, tmp_path):
+    dataset = tmp_path / "broken"
+    (dataset / "qrels").mkdir(parents=True)
+    (dataset / "corpus.jsonl").write_text(BEIR + "{not json\n")
+    (dataset / "queries.jsonl").write_text(QUERIES)
+    (dataset / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\n")
+
+    result = knowhere(settings_env, "eval", str(dataset))
+
+    assert result.returncode == 1
+    assert "corpus.jsonl:4" in result.stderr and "not valid JSON" in result.stderr
+
+
+def test_unreachable_weaviate_is_a_clear_error_naming_url_and_fix(settings_env, knowledge_base):
+    port = free_port()
+    env = {**settings_env, "KNOWHERE_WEAVIATE_HTTP_PORT": str(port)}
+
+    result = knowhere(env, "search", "vpn")
+
+    assert result.returncode == 1
+    assert f"http://127.0.0.1:{port}" in result.stderr
+    assert "knowhere services up" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_api_key_of_an_external_weaviate_never_appears_in_errors(settings_env):
+    env = {
+        **settings_env,
+        "KNOWHERE_WEAVIATE_URL": f"http://127.0.0.1:{free_port()}",
+        "KNOWHERE_WEAVIATE_API_KEY": "wv-secret-key-123",
+    }
+
+    result = knowhere(env, "search", "vpn")
+
+    assert result.returncode == 1
+    assert "wv-secret-key-123" not in result.stderr + result.stdout
+    assert "KNOWHERE_WEAVIATE_URL" in result.stderr
+
+
+def test_services_up_status_and_down_run_local_weaviate_and_redis(settings_env, tmp_path):
+    env = {
+        **settings_env,
+        "KNOWHERE_HOME": str(tmp_path / "home"),
+        "KNOWHERE_WEAVIATE_HTTP_PORT": str(free_port()),
+        "KNOWHERE_WEAVIATE_GRPC_PORT": str(free_port()),
+    }
+    redis_port = free_port()
+    env["KNOWHERE_LOCAL_REDIS_PORT"] = str(redis_port)
+    env["KNOWHERE_REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+    try:
+        up = knowhere(env, "services", "up")
+        assert up.returncode == 0, up.stderr
+        status = knowhere(env, "services", "status")
+        assert status.returncode == 0
+        assert status.stdout.count("ready at") == 2
+        data = Path(env["KNOWHERE_HOME"]) / "data"
+        assert (data / "weaviate").is_dir() and (data / "redis").is_dir()
+    finally:
+        down = knowhere(env, "services", "down")
+    assert "weaviate" in down.stdout and "redis" in down.stdout
+    assert knowhere(env, "services", "status").returncode == 3
+
+
+def test_free_port_block_is_consecutive_and_free():
+    first = free_port_block(4)
+    assert 0 < first < 65532
