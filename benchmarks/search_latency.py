@@ -1,0 +1,112 @@
+"""Search latency at 100k chunks: query embedding + hybrid query, p50/p95.
+
+Embedding 100k real chunks with mpnet takes hours on a 2-core CPU, so the collection is
+filled with synthetic chunks: real zaragoza passages recombined as text (for BM25) with
+vectors made from the passages' real mpnet vectors plus noise (for HNSW). Query time depends
+on the number of objects, the vector size and the text index, not on what the text says.
+Queries are the zaragoza questions, embedded for real on each request.
+
+    knowhere services up
+    python benchmarks/search_latency.py [--chunks 100000] [--queries 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+
+import numpy as np
+from common import ZARAGOZA, machine, save
+
+from indexing import wiring
+from indexing.search import Retriever, default_alpha
+from indexing.settings import Settings
+from indexing.store import Chunk, ChunkStore, connect
+
+COLLECTION = "Bench_Latency_100k"
+
+
+def fill(store: ChunkStore, embedder, n: int) -> None:
+    passages = [json.loads(line) for line in (ZARAGOZA / "corpus.jsonl").open()]
+    base = np.asarray(embedder.embed([p["text"] for p in passages]), dtype=np.float32)
+    rng = np.random.default_rng(7)
+    random.seed(7)
+    batch: list[Chunk] = []
+    for i in range(n):
+        a, b = random.randrange(len(passages)), random.randrange(len(passages))
+        vector = base[a] + 0.35 * base[b] + rng.normal(0, 0.02, base.shape[1])
+        vector /= np.linalg.norm(vector)
+        text = passages[a]["text"] + " " + passages[b]["text"][:200]
+        batch.append(
+            Chunk(
+                id=f"00000000-0000-4000-8000-{i:012d}",
+                doc_id=f"synthetic:{i}",
+                text=text,
+                vector=vector.tolist(),
+                title=passages[a]["title"],
+                source="synthetic",
+                chunk_index=0,
+            )
+        )
+        if len(batch) == 2000:
+            store.upsert(batch)
+            batch = []
+    if batch:
+        store.upsert(batch)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--model", default="all-mpnet-base-v2")
+    args = parser.parse_args()
+    settings = Settings()
+    embedder = wiring.build_embedder(settings, args.model)
+    questions = [json.loads(line)["text"] for line in (ZARAGOZA / "queries.jsonl").open()]
+    with connect(settings) as client:
+        store = ChunkStore(client, COLLECTION)
+        store.ensure(embedder.version, embedder.dimension)
+        started = time.perf_counter()
+        if store.count() < args.chunks:
+            fill(store, embedder, args.chunks)
+        fill_seconds = time.perf_counter() - started
+        retriever = Retriever(store, embedder, default_alpha(args.model))
+        for q in questions[:10]:
+            retriever.search(q, 5)  # warm-up
+        embed_ms, total_ms = [], []
+        for q in (questions * 2)[: args.queries]:
+            t0 = time.perf_counter()
+            vector = embedder.get_query_embedding(q)
+            t1 = time.perf_counter()
+            store.query(q, vector, 5, mode="hybrid", alpha=retriever.alpha)
+            t2 = time.perf_counter()
+            embed_ms.append((t1 - t0) * 1000)
+            total_ms.append((t2 - t0) * 1000)
+        count = store.count()
+
+    def pct(values: list[float], p: float) -> float:
+        return round(float(np.percentile(values, p)), 1)
+
+    save(
+        "search_latency",
+        {
+            "model": args.model,
+            "chunks": count,
+            "queries": len(total_ms),
+            "fill_seconds": round(fill_seconds, 1),
+            "machine": machine(),
+            "query_embedding_ms": {"p50": pct(embed_ms, 50), "p95": pct(embed_ms, 95)},
+            "embedding_plus_hybrid_ms": {
+                "p50": pct(total_ms, 50),
+                "p95": pct(total_ms, 95),
+                "p99": pct(total_ms, 99),
+            },
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
