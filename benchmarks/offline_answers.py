@@ -51,12 +51,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--model", default="all-mpnet-base-v2")
+    parser.add_argument("--modes", default="extractive,llamacpp")
     args = parser.parse_args()
     settings = Settings()
     dataset = load_beir(ZARAGOZA, "test")
     gold = {d.id_.split(":", 1)[1]: d.text for d in dataset.corpus}
     embedder = wiring.build_embedder(settings, args.model)
-    generators = [ExtractiveGenerator(embedder), LlamaCppGenerator(wiring.smollm2_gguf())]
+    modes = args.modes.split(",")
+    generators = [ExtractiveGenerator(embedder)] if "extractive" in modes else []
+    if "llamacpp" in modes:
+        generators.append(LlamaCppGenerator(wiring.smollm2_gguf()))
     collection = eval_collection_name(dataset.name, args.model)
     questions = list(dataset.qrels.items())[: args.n]
     rows: dict[str, dict[str, list[float]]] = {

@@ -82,11 +82,16 @@ class ExtractiveGenerator:
     name = "extractive"
 
     def __init__(
-        self, embedder: SentenceEmbedder, max_sentences: int = 3, margin: float = 0.15
+        self,
+        embedder: SentenceEmbedder,
+        max_sentences: int = 3,
+        margin: float = 0.1,
+        passage_weight: float = 0.5,
     ) -> None:
         self.embedder = embedder
         self.max_sentences = max_sentences
         self.margin = margin  # keep sentences scoring within this of the best one
+        self.passage_weight = passage_weight
 
     def generate(self, question: str, passages: list[Hit]) -> str:
         candidates = [
@@ -97,9 +102,10 @@ class ExtractiveGenerator:
         if not candidates:
             return NO_ANSWER
         vectors = np.asarray(self.embedder.embed([question] + [s for _, s in candidates]))
-        scores = vectors[1:] @ vectors[0]
-        # Earlier passages ranked higher by retrieval: small bonus keeps their sentences first.
-        scores -= 0.02 * np.asarray([number for number, _ in candidates])
+        # Sentence-to-question similarity plus the passage's retrieval score (fused hybrid
+        # score, best passage = 1): a sentence of a well-ranked passage beats a lookalike.
+        retrieval = np.asarray([passages[number - 1].score for number, _ in candidates])
+        scores = vectors[1:] @ vectors[0] + self.passage_weight * retrieval
         top = np.argsort(-scores)[: self.max_sentences]
         best = [i for i in top if scores[i] >= scores[top[0]] - self.margin]
         best_by_passage = sorted(best, key=lambda i: (candidates[i][0], i))

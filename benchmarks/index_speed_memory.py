@@ -4,7 +4,7 @@ The zaragoza corpus is written out as one Markdown file per passage; `knowhere i
 twice as a child process (as a worker would run it) into a fresh collection.
 
     knowhere services up
-    python benchmarks/indexing.py [--model all-mpnet-base-v2]
+    python benchmarks/index_speed_memory.py [--model all-mpnet-base-v2]
 """
 
 from __future__ import annotations
