@@ -66,7 +66,7 @@ def main() -> None:
         full, full_wall, full_rss = run_index(folder, env)
         again, again_wall, _ = run_index(folder, env)
     save(
-        "indexing",
+        "index_speed_memory",
         {
             "model": args.model,
             "pages": pages,

@@ -25,11 +25,9 @@ from indexing.search import Retriever, default_alpha
 from indexing.settings import Settings
 from indexing.store import Chunk, ChunkStore, connect
 
-COLLECTION = "Bench_Latency_100k"
-
 
 def fill(store: ChunkStore, embedder, n: int) -> None:
-    passages = [json.loads(line) for line in (ZARAGOZA / "corpus.jsonl").open()]
+    passages = [json.loads(line) for line in (ZARAGOZA / "corpus.jsonl").read_text().splitlines()]
     base = np.asarray(embedder.embed([p["text"] for p in passages]), dtype=np.float32)
     rng = np.random.default_rng(7)
     random.seed(7)
@@ -65,9 +63,12 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     embedder = wiring.build_embedder(settings, args.model)
-    questions = [json.loads(line)["text"] for line in (ZARAGOZA / "queries.jsonl").open()]
+    questions = [
+        json.loads(line)["text"] for line in (ZARAGOZA / "queries.jsonl").read_text().splitlines()
+    ]
     with connect(settings) as client:
-        store = ChunkStore(client, COLLECTION)
+        slug = "".join(c if c.isalnum() else "_" for c in args.model)
+        store = ChunkStore(client, f"Bench_Latency_{slug}")
         store.ensure(embedder.version, embedder.dimension)
         started = time.perf_counter()
         if store.count() < args.chunks:
@@ -76,22 +77,28 @@ def main() -> None:
         retriever = Retriever(store, embedder, default_alpha(args.model))
         for q in questions[:10]:
             retriever.search(q, 5)  # warm-up
-        embed_ms, total_ms = [], []
+        embed_ms, total_ms, vector_ms, bm25_ms = [], [], [], []
         for q in (questions * 2)[: args.queries]:
             t0 = time.perf_counter()
             vector = embedder.get_query_embedding(q)
             t1 = time.perf_counter()
             store.query(q, vector, 5, mode="hybrid", alpha=retriever.alpha)
             t2 = time.perf_counter()
+            store.query(q, vector, 5, mode="vector")
+            t3 = time.perf_counter()
+            store.query(q, None, 5, mode="bm25")
+            t4 = time.perf_counter()
             embed_ms.append((t1 - t0) * 1000)
             total_ms.append((t2 - t0) * 1000)
+            vector_ms.append((t3 - t2) * 1000)
+            bm25_ms.append((t4 - t3) * 1000)
         count = store.count()
 
     def pct(values: list[float], p: float) -> float:
         return round(float(np.percentile(values, p)), 1)
 
     save(
-        "search_latency",
+        f"search_latency_{args.model}",
         {
             "model": args.model,
             "chunks": count,
@@ -99,6 +106,8 @@ def main() -> None:
             "fill_seconds": round(fill_seconds, 1),
             "machine": machine(),
             "query_embedding_ms": {"p50": pct(embed_ms, 50), "p95": pct(embed_ms, 95)},
+            "vector_query_only_ms": {"p50": pct(vector_ms, 50), "p95": pct(vector_ms, 95)},
+            "bm25_query_only_ms": {"p50": pct(bm25_ms, 50), "p95": pct(bm25_ms, 95)},
             "embedding_plus_hybrid_ms": {
                 "p50": pct(total_ms, 50),
                 "p95": pct(total_ms, 95),

@@ -14,6 +14,8 @@ from typing import Protocol
 import numpy as np
 
 from .embedding import SentenceEmbedder
+from .errors import GenerationError, ServiceUnavailable
+from .localservices import free_port
 from .store import Hit
 
 NO_ANSWER = "I could not find anything about that in the indexed sources."
@@ -121,7 +123,24 @@ class ChatGenerator:
         self.name = f"{name}:{model}"
 
     def generate(self, question: str, passages: list[Hit]) -> str:
-        response = self.client.chat.completions.create(
+        import openai
+
+        try:
+            response = self._complete(question, passages)
+        except openai.APIConnectionError as err:
+            raise ServiceUnavailable(
+                "LLM server", str(self.client.base_url), "Check KNOWHERE_LLM_BASE_URL."
+            ) from err
+        except openai.APIStatusError as err:
+            # Only the status is reported: never the request, which carries the key.
+            raise GenerationError(
+                f"LLM server {self.client.base_url} answered HTTP {err.status_code}"
+                + (" (check KNOWHERE_LLM_API_KEY)" if err.status_code in (401, 403) else "")
+            ) from err
+        return (response.choices[0].message.content or "").strip() or NO_ANSWER
+
+    def _complete(self, question: str, passages: list[Hit]):
+        return self.client.chat.completions.create(
             model=self.model,
             temperature=0.1,
             max_tokens=350,
@@ -133,7 +152,6 @@ class ChatGenerator:
                 },
             ],
         )
-        return (response.choices[0].message.content or "").strip() or NO_ANSWER
 
 
 class LlamaCppGenerator:
@@ -149,6 +167,9 @@ class LlamaCppGenerator:
         params.cpuparams.n_threads = threads
         params.sampling.temp = 0.1
         params.sampling.penalty_repeat = 1.2
+        params.verbosity = -1
+        # The server also listens on HTTP (127.0.0.1): give it a free port, not 8080.
+        params.port = free_port()
         self._server = xllamacpp.Server(params)
         self.name = f"llamacpp:{gguf_path.rsplit('/', 1)[-1]}"
 

@@ -28,3 +28,7 @@ class StoreError(KnowhereError):
 
 class DatasetError(KnowhereError):
     """An evaluation dataset is missing files or has malformed records."""
+
+
+class GenerationError(KnowhereError):
+    """The answer generator (an LLM server or local model) failed."""

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from indexing.localservices import free_port, free_port_block
+import pytest
+
+from indexing.localservices import free_port, free_port_block, port_open
 
 BEIR = """\
 {"_id": "d1", "title": "VPN", "text": "Keys for the WireGuard VPN rotate every 90 days."}
@@ -145,3 +148,64 @@ def test_services_up_status_and_down_run_local_weaviate_and_redis(settings_env, 
 def test_free_port_block_is_consecutive_and_free():
     first = free_port_block(4)
     assert 0 < first < 65532
+
+
+@pytest.fixture
+def llm_server(tmp_path):
+    """llama.cpp's OpenAI-compatible server on a free port, requiring an API key."""
+    port = free_port()
+    log = (tmp_path / "llm.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("llm_server.py")), str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 120
+    while not port_open(port):
+        assert process.poll() is None and time.monotonic() < deadline, "LLM server did not start"
+        time.sleep(0.2)
+    yield f"http://127.0.0.1:{port}/v1"
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()
+
+
+def test_ask_uses_a_configured_openai_compatible_server(settings_env, knowledge_base, llm_server):
+    knowhere(settings_env, "index", str(knowledge_base))
+    env = {
+        **settings_env,
+        "KNOWHERE_LLM_BASE_URL": llm_server,
+        "KNOWHERE_LLM_API_KEY": "sk-test-secret",
+        "KNOWHERE_LLM_MODEL": "smollm2",
+    }
+
+    asked = knowhere(env, "ask", "How many vacation days do I get?", "--json")
+
+    assert asked.returncode == 0, asked.stderr
+    answer = json.loads(asked.stdout)
+    assert answer["generator"] == "openai:smollm2"
+    assert answer["answer"].strip() and answer["citations"]
+    assert "sk-test-secret" not in asked.stdout + asked.stderr
+
+
+def test_wrong_llm_api_key_fails_without_echoing_it(settings_env, knowledge_base, llm_server):
+    knowhere(settings_env, "index", str(knowledge_base))
+    env = {**settings_env, "KNOWHERE_LLM_BASE_URL": llm_server, "KNOWHERE_LLM_API_KEY": "sk-wrong"}
+
+    asked = knowhere(env, "ask", "How many vacation days do I get?")
+
+    assert asked.returncode == 1
+    assert "sk-wrong" not in asked.stdout + asked.stderr
+    assert "Traceback" not in asked.stderr
+
+
+def test_ask_offline_with_the_local_gguf_model(settings_env, knowledge_base):
+    knowhere(settings_env, "index", str(knowledge_base))
+    env = {**settings_env, "KNOWHERE_ANSWER_MODE": "llamacpp"}
+
+    asked = knowhere(env, "ask", "How many vacation days do I get?", "--json")
+
+    assert asked.returncode == 0, asked.stderr
+    answer = json.loads(asked.stdout)
+    assert answer["generator"].startswith("llamacpp:SmolLM2")
+    assert answer["answer"].strip() and answer["citations"]
