@@ -38,7 +38,7 @@ def machine() -> dict[str, object]:
     }
 
 
-def matmul_peak(dtype: torch.dtype, n: int = 2048, repeat: int = 5) -> float:
+def matmul_peak(dtype: torch.dtype, n: int = 1024, repeat: int = 3) -> float:
     """Measured GFLOP/s of an n×n matmul in `dtype` on the CPU (best of `repeat`)."""
     a = torch.randn(n, n, dtype=dtype)
     b = torch.randn(n, n, dtype=dtype)

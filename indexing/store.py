@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -22,6 +22,13 @@ SearchMode = Literal["hybrid", "vector", "bm25"]
 SEARCHABLE = ["text", "title", "heading"]
 RETURNED = ["text", "title", "heading", "url", "source", "doc_id", "chunk_index"]
 WRITE_BATCH = 256
+DOCS_PER_QUERY = 20
+MAX_RESULTS = 10_000  # Weaviate's default QUERY_MAXIMUM_RESULTS
+
+
+def _slices(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 @dataclass(frozen=True)
@@ -194,8 +201,7 @@ class ChunkStore:
 
     def upsert(self, chunks: Sequence[Chunk]) -> None:
         """Write chunks (same id overwrites). Raises if Weaviate rejected any object."""
-        for start in range(0, len(chunks), WRITE_BATCH):
-            batch = chunks[start : start + WRITE_BATCH]
+        for batch in _slices(list(chunks), WRITE_BATCH):
             objects = [
                 DataObject(uuid=c.id, properties=c.properties(), vector=c.vector) for c in batch
             ]
@@ -215,34 +221,34 @@ class ChunkStore:
         """Ids of the stored chunks of each of `doc_ids`."""
         wanted = list(doc_ids)
         found: dict[str, set[str]] = {d: set() for d in wanted}
-        for start in range(0, len(wanted), 100):
-            part = wanted[start : start + 100]
+        for part in _slices(wanted, DOCS_PER_QUERY):
             response = self.collection.query.fetch_objects(
                 filters=Filter.by_property("doc_id").contains_any(part),
-                limit=10_000,
+                limit=MAX_RESULTS,
                 return_properties=["doc_id"],
             )
+            if len(response.objects) == MAX_RESULTS:
+                raise StoreError(
+                    f"more than {MAX_RESULTS} chunks for documents {part[:3]}… in '{self.name}'"
+                )
             for obj in response.objects:
                 found[str(obj.properties["doc_id"])].add(str(obj.uuid))
         return found
 
     def delete_ids(self, ids: Iterable[str]) -> int:
-        id_list = list(ids)
-        deleted = 0
-        for start in range(0, len(id_list), 1000):
-            part = id_list[start : start + 1000]
-            result = self.collection.data.delete_many(where=Filter.by_id().contains_any(part))
-            deleted += result.successful
-        return deleted
+        return sum(
+            self._delete_where(Filter.by_id().contains_any(part))
+            for part in _slices(list(ids), 1000)
+        )
 
     def delete_documents(self, doc_ids: Iterable[str]) -> int:
-        doc_list = list(doc_ids)
-        deleted = 0
-        for start in range(0, len(doc_list), 100):
-            part = doc_list[start : start + 100]
-            where = Filter.by_property("doc_id").contains_any(part)
-            deleted += self.collection.data.delete_many(where=where).successful
-        return deleted
+        return sum(
+            self._delete_where(Filter.by_property("doc_id").contains_any(part))
+            for part in _slices(list(doc_ids), DOCS_PER_QUERY)
+        )
+
+    def _delete_where(self, where: Any) -> int:
+        return int(self.collection.data.delete_many(where=where).successful)
 
     def count(self) -> int:
         return int(self.collection.aggregate.over_all(total_count=True).total_count or 0)
@@ -257,39 +263,28 @@ class ChunkStore:
         filters: Any = None,
     ) -> list[Hit]:
         """Hybrid (relative-score fusion; alpha 1 = vector only), vector or BM25 search."""
-        metadata = MetadataQuery(score=True, distance=True)
         query = self.collection.query
+        common: dict[str, Any] = {
+            "limit": limit,
+            "filters": filters,
+            "return_metadata": MetadataQuery(score=True, distance=True),
+            "return_properties": RETURNED,
+        }
         try:
             if mode == "bm25":
-                response = query.bm25(
-                    query=text,
-                    query_properties=SEARCHABLE,
-                    limit=limit,
-                    filters=filters,
-                    return_metadata=metadata,
-                    return_properties=RETURNED,
-                )
+                response = query.bm25(query=text, query_properties=SEARCHABLE, **common)
             elif mode == "vector":
                 if vector is None:
                     raise ValueError("vector search needs a query vector")
-                response = query.near_vector(
-                    near_vector=vector,
-                    limit=limit,
-                    filters=filters,
-                    return_metadata=metadata,
-                    return_properties=RETURNED,
-                )
+                response = query.near_vector(near_vector=vector, **common)
             else:
                 response = query.hybrid(
                     query=text,
                     vector=vector,
                     alpha=alpha,
-                    limit=limit,
-                    filters=filters,
                     query_properties=SEARCHABLE,
                     fusion_type=HybridFusion.RELATIVE_SCORE,
-                    return_metadata=metadata,
-                    return_properties=RETURNED,
+                    **common,
                 )
         except WeaviateBaseError as err:
             raise StoreError(f"query on collection '{self.name}' failed: {err}") from err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -31,34 +32,35 @@ def _real_home() -> Path:
     return Path(os.environ.get("KNOWHERE_HOME", Path.home() / ".cache" / "knowhere"))
 
 
-@pytest.fixture(scope="session")
-def weaviate_server(tmp_path_factory) -> Iterator[WeaviateProcess]:
-    data = tmp_path_factory.mktemp("weaviate")
-    server = WeaviateProcess.with_cluster_ports(
-        find_weaviate_binary(_real_home()), data, free_port(), free_port(), free_port_block(4)
-    )
-    log = data / "weaviate.log"
-    process = start(server.command(), log, env=server.env())
+@contextlib.contextmanager
+def running(name: str, server, env: dict[str, str] | None, data: Path) -> Iterator[None]:
+    """Run `server` until the block ends; fail with its log if it never becomes ready."""
+    log = data / f"{name.lower()}.log"
+    process = start(server.command(), log, env=env)
     try:
-        wait_until_ready("Weaviate", server.url, server.is_ready, process, log)
-        yield server
+        wait_until_ready(name, server.url, server.is_ready, process, log)
+        yield
     finally:
         process.terminate()
         process.wait(timeout=60)
 
 
 @pytest.fixture(scope="session")
+def weaviate_server(tmp_path_factory) -> Iterator[WeaviateProcess]:
+    data = tmp_path_factory.mktemp("weaviate")
+    server = WeaviateProcess.with_cluster_ports(
+        find_weaviate_binary(_real_home()), data, free_port(), free_port(), free_port_block(4)
+    )
+    with running("Weaviate", server, server.env(), data):
+        yield server
+
+
+@pytest.fixture(scope="session")
 def redis_server(tmp_path_factory) -> Iterator[RedisProcess]:
     data = tmp_path_factory.mktemp("redis")
     server = RedisProcess(find_redis_binary(), data, free_port())
-    log = data / "redis.log"
-    process = start(server.command(), log)
-    try:
-        wait_until_ready("Redis", server.url, server.is_ready, process, log)
+    with running("Redis", server, None, data):
         yield server
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.fixture
