@@ -78,6 +78,9 @@ def _up_one(settings: Settings, name: str, command, env, check, url: str) -> Ser
         pid_path.write_text(str(process.pid))
         pid = process.pid
         wait_until_ready(name, url, check, process, log)
+        # Detached on purpose: it outlives this command and `services down` stops it by pid.
+        # Marking it reaped keeps Popen from warning that it is "still running".
+        process.returncode = 0
     return ServiceStatus(name, url, True, pid, check())
 
 
