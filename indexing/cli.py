@@ -104,9 +104,9 @@ def ask(
 ) -> None:
     """Answer a question with numbered citations of the sources used."""
     settings = _settings()
-    embedder = wiring.build_embedder(settings)
-    generator = wiring.build_generator(settings, embedder)
     with connect(settings) as client:
+        embedder = wiring.build_embedder(settings)
+        generator = wiring.build_generator(settings, embedder)
         retriever = wiring.build_retriever(client, settings, embedder)
         hits = retriever.search(question, settings.top_k)
     result = answer_question(question, hits, generator)

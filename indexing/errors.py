@@ -32,3 +32,7 @@ class DatasetError(KnowhereError):
 
 class GenerationError(KnowhereError):
     """The answer generator (an LLM server or local model) failed."""
+
+
+class SourceError(KnowhereError):
+    """A source to index (a folder, an export file) cannot be read at all."""

@@ -12,6 +12,8 @@ from bs4 import BeautifulSoup
 from llama_index.core import Document
 from markdownify import markdownify
 
+from .errors import SourceError
+
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 TEXT_SUFFIXES = {".txt", ".text", ".rst"}
@@ -123,7 +125,7 @@ def read_file(path: Path, root: Path, source: str) -> Document:
 def scan_folder(root: Path, source: str, max_file_bytes: int) -> FolderScan:
     """Read every supported file below `root`; unreadable ones are skipped with a reason."""
     if not root.is_dir():
-        raise FileNotFoundError(f"{root} is not a folder")
+        raise SourceError(f"{root} is not a folder: give the folder of documents to index")
     scan = FolderScan()
     for path in _iter_candidate_files(root):
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:

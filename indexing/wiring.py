@@ -85,12 +85,12 @@ def index_folder(
     """Index every supported file below `folder` as one source (files gone are pruned)."""
     folder = folder.resolve()
     source = source or folder.name
-    embedder = build_embedder(settings)
     connect_redis(settings.redis_url)  # fail fast, before any work, if Redis is down
-    scan = scan_folder(folder, source, settings.max_file_bytes)
-    if total:
-        total(len(scan.documents))
     with connect(settings) as client:
+        embedder = build_embedder(settings)
+        scan = scan_folder(folder, source, settings.max_file_bytes)
+        if total:
+            total(len(scan.documents))
         indexer = build_indexer(client, settings, source, embedder)
         report = indexer.index(scan.documents, prune=True, progress=progress)
     report.skipped = scan.skipped
@@ -140,9 +140,9 @@ def evaluate_dataset(
 ) -> dict[str, object]:
     """Index a BEIR dataset's corpus into its own collection (once), then score the split."""
     dataset = load_beir(folder, split)
-    embedder = build_embedder(settings, model)
     collection = eval_collection_name(dataset.name, model or settings.embed_model)
     with connect(settings) as client:
+        embedder = build_embedder(settings, model)
         indexer = build_indexer(client, settings, dataset.name, embedder, collection)
         report = indexer.index(dataset.corpus, prune=True)
         retriever = build_retriever(client, settings, embedder, collection)

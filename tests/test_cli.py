@@ -95,6 +95,14 @@ def test_eval_names_the_bad_line_of_a_broken_dataset(settings_env, tmp_path):
     assert "corpus.jsonl:4" in result.stderr and "not valid JSON" in result.stderr
 
 
+def test_indexing_a_folder_that_does_not_exist_says_so(settings_env, tmp_path):
+    result = knowhere(settings_env, "index", str(tmp_path / "nope"))
+
+    assert result.returncode == 1
+    assert f"{tmp_path / 'nope'} is not a folder" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_unreachable_weaviate_is_a_clear_error_naming_url_and_fix(settings_env, knowledge_base):
     port = free_port()
     env = {**settings_env, "KNOWHERE_WEAVIATE_HTTP_PORT": str(port)}
