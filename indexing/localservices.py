@@ -113,11 +113,7 @@ class WeaviateProcess:
         ]
 
     def is_ready(self) -> bool:
-        try:
-            response = httpx.get(f"{self.url}/v1/.well-known/ready", timeout=1.0)
-        except httpx.HTTPError:
-            return False
-        return response.status_code == 200
+        return weaviate_ready(self.http_port)
 
 
 @dataclass(frozen=True)
@@ -150,14 +146,26 @@ class RedisProcess:
         ]
 
     def is_ready(self) -> bool:
-        if not port_open(self.port):
-            return False
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1.0) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(64).startswith(b"+PONG")
-        except OSError:
-            return False
+        return redis_ready(self.port)
+
+
+def weaviate_ready(http_port: int) -> bool:
+    """Whether a Weaviate on this loopback port answers its readiness probe."""
+    try:
+        response = httpx.get(f"http://127.0.0.1:{http_port}/v1/.well-known/ready", timeout=1.0)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
+
+
+def redis_ready(port: int) -> bool:
+    """Whether a Redis on this loopback port answers PING."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
 
 
 def find_redis_binary() -> Path:

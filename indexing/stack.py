@@ -12,6 +12,7 @@ from .localservices import (
     WeaviateProcess,
     find_redis_binary,
     find_weaviate_binary,
+    redis_ready,
     start,
     stop_pid,
     wait_until_ready,
@@ -134,7 +135,7 @@ def services_status(settings: Settings) -> list[ServiceStatus]:
         statuses.append(ServiceStatus("weaviate", settings.weaviate_url, False, None, False))
     if manages_redis(settings):
         pid = _read_pid(_pid_file(settings, "redis"))
-        ready = RedisProcess(Path(), Path(), settings.local_redis_port).is_ready()
+        ready = redis_ready(settings.local_redis_port)
         statuses.append(ServiceStatus("redis", settings.redis_url, True, pid, ready))
     else:
         statuses.append(ServiceStatus("redis", settings.redis_url, False, None, False))
