@@ -37,7 +37,7 @@ class Retriever:
 
 
 # Hybrid weight chosen on zaragoza/dev by benchmarks/retrieval_quality.py (nDCG@10).
-TUNED_ALPHA = {"all-mpnet-base-v2": 0.95, "all-minilm-l6-v2": 0.8}
+TUNED_ALPHA = {"all-mpnet-base-v2": 0.95, "all-minilm-l6-v2": 0.75}
 DEFAULT_ALPHA = 0.8
 
 

@@ -95,5 +95,5 @@ def test_model_names_resolve_to_offline_copies_or_pass_through(tmp_path):
 
 def test_tuned_hybrid_weight_is_found_by_model_base_name():
     assert default_alpha("sentence-transformers/all-mpnet-base-v2") == 0.95
-    assert default_alpha("all-MiniLM-L6-v2") == 0.8
+    assert default_alpha("all-MiniLM-L6-v2") == 0.75
     assert default_alpha("/models/my-finetune") == 0.8
