@@ -15,6 +15,12 @@ ZARAGOZA = SHARED / "bench" / "zaragoza"
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def zaragoza(name: str) -> list[dict]:
+    """The records of zaragoza's `corpus` or `queries` file."""
+    lines = (ZARAGOZA / f"{name}.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
 def machine() -> dict[str, object]:
     model = "unknown"
     flags: set[str] = set()

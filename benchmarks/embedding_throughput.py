@@ -10,12 +10,11 @@ cosine similarity of its vectors against the baseline's fp32 vectors.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
 import torch
-from common import ZARAGOZA, machine, matmul_peak, save
+from common import machine, matmul_peak, save, zaragoza
 
 from indexing import models
 from indexing.embedding import SentenceEmbedder
@@ -24,10 +23,7 @@ from indexing.settings import Settings
 
 def long_passages(tokenizer, n: int, tokens: int = 250) -> list[str]:
     """`n` passages of about `tokens` tokens cut from the zaragoza corpus."""
-    words: list[str] = []
-    with (ZARAGOZA / "corpus.jsonl").open() as handle:
-        for line in handle:
-            words.extend(json.loads(line)["text"].split())
+    words = [word for record in zaragoza("corpus") for word in record["text"].split()]
     passages, start = [], 0
     while len(passages) < n:
         end = start + 1

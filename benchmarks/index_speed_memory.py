@@ -20,18 +20,15 @@ import time
 import uuid
 from pathlib import Path
 
-from common import ZARAGOZA, machine, save
+from common import machine, save, zaragoza
 
 
 def write_corpus(folder: Path) -> int:
-    count = 0
-    with (ZARAGOZA / "corpus.jsonl").open() as handle:
-        for line in handle:
-            record = json.loads(line)
-            page = f"# {record['title']}\n\n{record['text']}\n"
-            (folder / f"{record['_id']}.md").write_text(page)
-            count += 1
-    return count
+    records = zaragoza("corpus")
+    for record in records:
+        page = f"# {record['title']}\n\n{record['text']}\n"
+        (folder / f"{record['_id']}.md").write_text(page)
+    return len(records)
 
 
 def run_index(folder: Path, env: dict[str, str]) -> tuple[dict, float, float]:

@@ -13,12 +13,11 @@ Queries are the zaragoza questions, embedded for real on each request.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import time
 
 import numpy as np
-from common import ZARAGOZA, machine, save
+from common import machine, save, zaragoza
 
 from indexing import wiring
 from indexing.search import Retriever, default_alpha
@@ -27,7 +26,7 @@ from indexing.store import Chunk, ChunkStore, connect
 
 
 def fill(store: ChunkStore, embedder, n: int) -> None:
-    passages = [json.loads(line) for line in (ZARAGOZA / "corpus.jsonl").read_text().splitlines()]
+    passages = zaragoza("corpus")
     base = np.asarray(embedder.embed([p["text"] for p in passages]), dtype=np.float32)
     rng = np.random.default_rng(7)
     random.seed(7)
@@ -63,9 +62,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     embedder = wiring.build_embedder(settings, args.model)
-    questions = [
-        json.loads(line)["text"] for line in (ZARAGOZA / "queries.jsonl").read_text().splitlines()
-    ]
+    questions = [record["text"] for record in zaragoza("queries")]
     with connect(settings) as client:
         slug = "".join(c if c.isalnum() else "_" for c in args.model)
         store = ChunkStore(client, f"Bench_Latency_{slug}")

@@ -196,23 +196,24 @@ class LlamaCppGenerator:
 _CITE = re.compile(r"\[(\d+)\]")
 
 
+def _citation(number: int, hit: Hit) -> Citation:
+    return Citation(
+        number=number,
+        title=hit.title,
+        url=hit.url,
+        heading=hit.heading,
+        snippet=hit.text[:240],
+        chunk_id=hit.chunk_id,
+        doc_id=hit.doc_id,
+        label=hit.label,
+    )
+
+
 def build_answer(question: str, text: str, passages: list[Hit], generator: str) -> Answer:
     """Attach the cited passages (or all given ones when the text cites none) as citations."""
     cited = sorted({int(n) for n in _CITE.findall(text) if 1 <= int(n) <= len(passages)})
     numbers = cited or list(range(1, len(passages) + 1))
-    citations = [
-        Citation(
-            number=n,
-            title=passages[n - 1].title,
-            url=passages[n - 1].url,
-            heading=passages[n - 1].heading,
-            snippet=passages[n - 1].text[:240],
-            chunk_id=passages[n - 1].chunk_id,
-            doc_id=passages[n - 1].doc_id,
-            label=passages[n - 1].label,
-        )
-        for n in numbers
-    ]
+    citations = [_citation(n, passages[n - 1]) for n in numbers]
     return Answer(question, text, citations, generator, [p.chunk_id for p in passages])
 
 

@@ -83,8 +83,8 @@ def search(
 ) -> None:
     """Hybrid (BM25 + vector) search over the index."""
     settings = _settings()
-    embedder = wiring.build_embedder(settings)
     with connect(settings) as client:
+        embedder = wiring.build_embedder(settings)
         retriever = wiring.build_retriever(client, settings, embedder)
         hits = retriever.search(query, top_k, mode=_mode(mode), alpha=alpha)
     if as_json:

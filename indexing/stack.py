@@ -16,6 +16,7 @@ from .localservices import (
     start,
     stop_pid,
     wait_until_ready,
+    weaviate_ready,
 )
 from .settings import Settings
 
@@ -127,9 +128,7 @@ def services_status(settings: Settings) -> list[ServiceStatus]:
     if settings.weaviate_url is None:
         endpoint = settings.weaviate_endpoint()
         pid = _read_pid(_pid_file(settings, "weaviate"))
-        ready = WeaviateProcess(
-            Path(), Path(), settings.weaviate_http_port, 0, 0, 0, 0, 0
-        ).is_ready()
+        ready = weaviate_ready(settings.weaviate_http_port)
         statuses.append(ServiceStatus("weaviate", endpoint, True, pid, ready))
     else:
         statuses.append(ServiceStatus("weaviate", settings.weaviate_url, False, None, False))
