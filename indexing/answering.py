@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -37,6 +37,7 @@ class Citation:
     chunk_id: str
     doc_id: str
     label: str
+    text: str = ""  # the whole passage, kept with the answer log for training pairs
 
 
 @dataclass(frozen=True)
@@ -46,21 +47,54 @@ class Answer:
     citations: list[Citation]
     generator: str
     retrieved: list[str] = field(default_factory=list)  # chunk ids, best first
+    standalone_query: str = ""  # the question rewritten with its thread's context
+    confidence: float | None = None  # best query-passage similarity, when known
+    found: bool = True  # False: nothing relevant, the citations are only the closest sources
+    embedder: str = ""
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "answer": self.text,
             "generator": self.generator,
             "citations": [c.__dict__ for c in self.citations],
             "retrieved": self.retrieved,
+            "standalone_query": self.standalone_query or self.question,
+            "confidence": self.confidence,
+            "found": self.found,
+            "embedder": self.embedder,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answer:
+        return cls(
+            question=data["question"],
+            text=data["answer"],
+            citations=[Citation(**c) for c in data["citations"]],
+            generator=data["generator"],
+            retrieved=list(data.get("retrieved", [])),
+            standalone_query=data.get("standalone_query", ""),
+            confidence=data.get("confidence"),
+            found=bool(data.get("found", True)),
+            embedder=data.get("embedder", ""),
+        )
 
 
 class Generator(Protocol):
     name: str
 
     def generate(self, question: str, passages: list[Hit]) -> str: ...
+
+
+class Rewriter(Protocol):
+    def rewrite(self, question: str, history: list[tuple[str, str]]) -> str: ...
+
+
+REWRITE_PROMPT = (
+    "Rewrite the user's last message as one standalone search query that can be understood "
+    "without the conversation. Keep names, products and error messages. Reply with the query "
+    "only."
+)
 
 
 def numbered_sources(passages: list[Hit], max_chars: int = 1200) -> str:
@@ -139,6 +173,26 @@ class ChatGenerator:
             ) from err
         return (response.choices[0].message.content or "").strip() or NO_ANSWER
 
+    def rewrite(self, question: str, history: list[tuple[str, str]]) -> str:
+        """A follow-up rewritten into a standalone query by the LLM (`history`: (role, text))."""
+        import openai
+
+        conversation = "\n".join(f"{role}: {text}" for role, text in history[-6:])
+        try:
+            response = self.client.chat.completions.create(
+                model=self.model,
+                temperature=0.0,
+                max_tokens=80,
+                messages=[
+                    {"role": "system", "content": REWRITE_PROMPT},
+                    {"role": "user", "content": f"{conversation}\nuser: {question}"},
+                ],
+            )
+        except openai.OpenAIError:
+            return ""  # the caller falls back to its own rewrite
+        lines = (response.choices[0].message.content or "").strip().splitlines()
+        return lines[0].strip() if lines else ""
+
     def _complete(self, question: str, passages: list[Hit]):
         return self.client.chat.completions.create(
             model=self.model,
@@ -206,6 +260,7 @@ def _citation(number: int, hit: Hit) -> Citation:
         chunk_id=hit.chunk_id,
         doc_id=hit.doc_id,
         label=hit.label,
+        text=hit.text,
     )
 
 

@@ -24,6 +24,7 @@ CHUNK_NAMESPACE = uuid.UUID("6f1d7f0e-3c55-4d0a-9a55-6b6e6f776865")
 HEADING_SEPARATOR = " > "
 # Only these reach the embedding text (as "title: …\nheading: …"); the rest is bookkeeping.
 EMBEDDED_METADATA = ("title", "heading")
+ACCESS_KEYS = ("acl_public", "acl_users", "acl_groups")
 
 
 def chunk_id(doc_id: str, index: int) -> str:
@@ -77,6 +78,9 @@ class StructuredChunker(TransformComponent):
                     for key in ("title", "url", "source", "updated_at")
                 }
                 metadata.update(heading=heading, doc_id=document.id_, chunk_index=index)
+                metadata.update(
+                    {k: document.metadata[k] for k in ACCESS_KEYS if k in document.metadata}
+                )
                 node = TextNode(
                     id_=chunk_id(document.id_, index),
                     text=piece,

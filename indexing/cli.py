@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from . import models, stack, wiring
-from .answering import answer as answer_question
+from .access import PUBLIC_ONLY, Audience
 from .errors import KnowhereError
 from .settings import Settings
 from .store import SearchMode, connect
@@ -100,16 +100,20 @@ def search(
 @app.command()
 def ask(
     question: str,
+    as_user: Annotated[
+        str | None,
+        typer.Option("--as", help="Answer with this e-mail's permissions (default: public only)"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Answer a question with numbered citations of the sources used."""
     settings = _settings()
+    audience = PUBLIC_ONLY
+    if as_user:
+        audience = Audience.of([wiring.group_directory(settings).principal(as_user)])
     with connect(settings) as client:
-        embedder = wiring.build_embedder(settings)
-        generator = wiring.build_generator(settings, embedder)
-        retriever = wiring.build_retriever(client, settings, embedder)
-        hits = retriever.search(question, settings.top_k)
-    result = answer_question(question, hits, generator)
+        service = wiring.build_answer_service(client, settings)
+        result = service.ask(question, audience)
     if as_json:
         _print_json(result.as_dict())
         return

@@ -12,6 +12,7 @@ from bs4 import BeautifulSoup
 from llama_index.core import Document
 from markdownify import markdownify
 
+from .access import access_metadata, load_folder_rules
 from .errors import SourceError
 
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
@@ -22,6 +23,9 @@ SUPPORTED_SUFFIXES = MARKDOWN_SUFFIXES | HTML_SUFFIXES | TEXT_SUFFIXES
 # Metadata that identifies a document's content; anything volatile (mtime) stays out of the
 # hash so that touching a file does not cause re-embedding.
 HASHED_METADATA = ("title", "url", "source", "path")
+# Access lists change who may read a document: part of the hash only when set, so documents
+# without one keep the hashes they had before access lists existed.
+ACCESS_METADATA = ("acl_public", "acl_users", "acl_groups")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,9 @@ def content_hash(document: Document) -> str:
     digest = hashlib.sha256(document.text.encode("utf-8"))
     for key in HASHED_METADATA:
         digest.update(f"\x00{key}={document.metadata.get(key, '')}".encode())
+    for key in ACCESS_METADATA:
+        if key in document.metadata:
+            digest.update(f"\x00{key}={document.metadata[key]}".encode())
     return digest.hexdigest()
 
 
@@ -127,6 +134,7 @@ def scan_folder(root: Path, source: str, max_file_bytes: int) -> FolderScan:
     if not root.is_dir():
         raise SourceError(f"{root} is not a folder: give the folder of documents to index")
     scan = FolderScan()
+    rules = load_folder_rules(root)
     for path in _iter_candidate_files(root):
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             scan.skipped.append(SkippedFile(path, f"unsupported file type '{path.suffix}'"))
@@ -137,7 +145,9 @@ def scan_folder(root: Path, source: str, max_file_bytes: int) -> FolderScan:
             scan.skipped.append(SkippedFile(path, reason))
             continue
         try:
-            scan.documents.append(read_file(path, root, source))
+            document = read_file(path, root, source)
+            document.metadata.update(access_metadata(document.metadata["path"], rules))
+            scan.documents.append(document)
         except (OSError, ValueError) as err:
             scan.skipped.append(SkippedFile(path, str(err)))
     return scan

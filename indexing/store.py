@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlparse
 
+import numpy as np
 import weaviate
 from weaviate.classes.config import Configure, DataType, Property, Tokenization, VectorDistances
 from weaviate.classes.data import DataObject
@@ -20,7 +21,18 @@ from .settings import Settings
 
 SearchMode = Literal["hybrid", "vector", "bm25"]
 SEARCHABLE = ["text", "title", "heading"]
-RETURNED = ["text", "title", "heading", "url", "source", "doc_id", "chunk_index"]
+RETURNED = [
+    "text",
+    "title",
+    "heading",
+    "url",
+    "source",
+    "doc_id",
+    "chunk_index",
+    "acl_users",
+    "acl_groups",
+    "acl_public",
+]
 WRITE_BATCH = 256
 DOCS_PER_QUERY = 20
 MAX_RESULTS = 10_000  # Weaviate's default QUERY_MAXIMUM_RESULTS
@@ -82,6 +94,11 @@ class Hit:
     source: str
     chunk_index: int
     score: float
+    # Cosine similarity of query and chunk (absolute, unlike the fused score); None without one.
+    similarity: float | None = None
+    acl_users: tuple[str, ...] = ()
+    acl_groups: tuple[str, ...] = ()
+    acl_public: bool = True
 
     @property
     def label(self) -> str:
@@ -269,6 +286,7 @@ class ChunkStore:
             "filters": filters,
             "return_metadata": MetadataQuery(score=True, distance=True),
             "return_properties": RETURNED,
+            "include_vector": vector is not None,
         }
         try:
             if mode == "bm25":
@@ -288,25 +306,52 @@ class ChunkStore:
                 )
         except WeaviateBaseError as err:
             raise StoreError(f"query on collection '{self.name}' failed: {err}") from err
+        query_vector = np.asarray(vector, dtype=np.float32) if vector is not None else None
         hits = []
         for obj in response.objects:
-            props = obj.properties
             meta = obj.metadata
             if mode == "vector":
                 score = 1.0 - float(meta.distance or 0.0)
             else:
                 score = float(meta.score or 0.0)
-            hits.append(
-                Hit(
-                    chunk_id=str(obj.uuid),
-                    doc_id=str(props.get("doc_id", "")),
-                    text=str(props.get("text", "")),
-                    title=str(props.get("title", "")),
-                    heading=str(props.get("heading", "") or ""),
-                    url=str(props.get("url", "")),
-                    source=str(props.get("source", "")),
-                    chunk_index=int(str(props.get("chunk_index") or 0)),
-                    score=score,
-                )
-            )
+            hits.append(_hit(obj, score, _similarity(query_vector, obj.vector)))
         return hits
+
+    def fetch(self, chunk_ids: Sequence[str]) -> list[Hit]:
+        """The stored chunks with these ids (missing ones are left out)."""
+        found: list[Hit] = []
+        for part in _slices(list(chunk_ids), 1000):
+            response = self.collection.query.fetch_objects(
+                filters=Filter.by_id().contains_any(part),
+                limit=len(part),
+                return_properties=RETURNED,
+            )
+            found.extend(_hit(obj, 0.0, None) for obj in response.objects)
+        return found
+
+
+def _similarity(query: np.ndarray | None, vectors: Any) -> float | None:
+    if query is None or not vectors:
+        return None
+    stored = np.asarray(vectors.get("default", next(iter(vectors.values()))), dtype=np.float32)
+    norm = float(np.linalg.norm(query) * np.linalg.norm(stored))
+    return float(query @ stored / norm) if norm else None
+
+
+def _hit(obj: Any, score: float, similarity: float | None) -> Hit:
+    props = obj.properties
+    return Hit(
+        chunk_id=str(obj.uuid),
+        doc_id=str(props.get("doc_id", "")),
+        text=str(props.get("text", "")),
+        title=str(props.get("title", "")),
+        heading=str(props.get("heading", "") or ""),
+        url=str(props.get("url", "")),
+        source=str(props.get("source", "")),
+        chunk_index=int(str(props.get("chunk_index") or 0)),
+        score=score,
+        similarity=similarity,
+        acl_users=tuple(props.get("acl_users") or ()),
+        acl_groups=tuple(props.get("acl_groups") or ()),
+        acl_public=props.get("acl_public") is not False,
+    )

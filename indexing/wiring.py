@@ -8,7 +8,10 @@ from pathlib import Path
 import weaviate
 
 from . import models
+from .access import GroupDirectory
 from .answering import ChatGenerator, ExtractiveGenerator, Generator, LlamaCppGenerator
+from .answerlog import AnswerLog
+from .answerservice import AnswerService
 from .chunking import StructuredChunker
 from .dochashes import DocHashStore, connect_redis
 from .embedding import SentenceEmbedder
@@ -16,7 +19,7 @@ from .errors import ConfigError
 from .evaluation import eval_collection_name, load_beir, rank_documents, score_run
 from .pipeline import Indexer, IndexReport
 from .reading import scan_folder
-from .search import Retriever, default_alpha
+from .search import Retriever, default_alpha, default_min_relevance
 from .settings import Settings
 from .store import ChunkStore, SearchMode, connect
 
@@ -127,6 +130,37 @@ def build_generator(settings: Settings, embedder: SentenceEmbedder) -> Generator
     if mode == "llamacpp":
         return LlamaCppGenerator(settings.llamacpp_model or smollm2_gguf())
     return ExtractiveGenerator(embedder)
+
+
+def build_answer_service(
+    client: weaviate.WeaviateClient,
+    settings: Settings,
+    collection: str | None = None,
+    generator: Generator | None = None,
+) -> AnswerService:
+    """The answer service on the configured model, collection and generator."""
+    embedder = build_embedder(settings)
+    retriever = build_retriever(client, settings, embedder, collection)
+    tokenizer = embedder.tokenizer
+    threshold = settings.min_relevance
+    if threshold is None:
+        threshold = default_min_relevance(embedder.model_name)
+    return AnswerService(
+        retriever=retriever,
+        generator=generator or build_generator(settings, embedder),
+        count_tokens=lambda text: len(tokenizer.encode(text, add_special_tokens=False)),
+        top_k=settings.top_k,
+        context_tokens=settings.context_tokens,
+        min_relevance=threshold,
+    )
+
+
+def open_answer_log(settings: Settings) -> AnswerLog:
+    return AnswerLog(settings.answer_log_url())
+
+
+def group_directory(settings: Settings) -> GroupDirectory:
+    return GroupDirectory.load(settings.groups_file)
 
 
 def evaluate_dataset(

@@ -99,3 +99,82 @@ def knowledge_base(tmp_path) -> Path:
     target = tmp_path / "kb"
     shutil.copytree(SAMPLES, target)
     return target
+
+
+def _postgres_bin(name: str) -> str:
+    found = shutil.which(name) or next(
+        iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))), None
+    )
+    if not found:
+        raise RuntimeError(f"PostgreSQL's {name} not found: scripts/bootstrap installs it")
+    return str(found)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server on a free loopback port, with an empty database."""
+    import subprocess
+    import tempfile
+    import time
+
+    import psycopg
+
+    data = Path(tempfile.mkdtemp(prefix="knowhere-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        shutil.chown(data, "postgres", "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    cluster = data / "cluster"
+    subprocess.run(
+        [
+            *as_user,
+            _postgres_bin("initdb"),
+            "-D",
+            str(cluster),
+            "-U",
+            "knowhere",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    log = open(data / "server.log", "wb")  # noqa: SIM115 - closed at teardown
+    server = subprocess.Popen(
+        [
+            *as_user,
+            _postgres_bin("postgres"),
+            "-D",
+            str(cluster),
+            "-p",
+            str(port),
+            "-h",
+            "127.0.0.1",
+            "-k",
+            str(data),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    admin = f"postgresql://knowhere@127.0.0.1:{port}/postgres"
+    try:
+        for _ in range(100):
+            try:
+                with psycopg.connect(admin, autocommit=True) as conn:
+                    conn.execute("CREATE DATABASE knowhere_test")
+                break
+            except psycopg.OperationalError:
+                if server.poll() is not None:
+                    raise RuntimeError((data / "server.log").read_text()) from None
+                time.sleep(0.2)
+        yield f"postgresql+psycopg://knowhere@127.0.0.1:{port}/knowhere_test"
+    finally:
+        subprocess.run(
+            [*as_user, _postgres_bin("pg_ctl"), "-D", str(cluster), "stop", "-m", "fast"],
+            capture_output=True,
+        )
+        server.wait(timeout=60)
+        log.close()
+        shutil.rmtree(data, ignore_errors=True)

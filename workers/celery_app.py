@@ -22,6 +22,8 @@ def make_app(settings: Settings | None = None) -> Celery:
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
         result_backend_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
         task_default_queue="indexing",
+        # Answers have their own queue and workers, so a long crawl never delays a question.
+        task_routes={"knowhere.answer": {"queue": "answers"}},
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],

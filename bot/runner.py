@@ -1,0 +1,60 @@
+"""Where answers are computed: in the bot process, or on Celery workers (`answers` queue).
+
+Both bots (Slack, Teams) call `runner.ask(...)` from their event loop; the work never blocks
+the loop, so acknowledgements stay fast while answers are being generated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Protocol
+
+from celery import Celery
+
+from indexing.access import Audience
+from indexing.answering import Answer
+from indexing.answerservice import AnswerService, Turn
+from indexing.settings import Settings
+
+ANSWER_TASK = "knowhere.answer"
+ANSWER_QUEUE = "answers"
+ANSWER_TIMEOUT_S = 120
+
+
+class AnswerRunner(Protocol):
+    async def ask(self, question: str, audience: Audience, history: Sequence[Turn]) -> Answer: ...
+
+
+class InlineRunner:
+    """Answers in this process, on a worker thread."""
+
+    def __init__(self, service: AnswerService) -> None:
+        self.service = service
+
+    async def ask(self, question: str, audience: Audience, history: Sequence[Turn]) -> Answer:
+        return await asyncio.to_thread(self.service.ask, question, audience, list(history))
+
+
+class CeleryRunner:
+    """Sends the question to the `answers` queue and waits for the worker's answer."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.app = Celery("knowhere-bot", broker=settings.redis_url, backend=settings.redis_url)
+        self.app.conf.update(
+            task_serializer="json", result_serializer="json", accept_content=["json"]
+        )
+
+    async def ask(self, question: str, audience: Audience, history: Sequence[Turn]) -> Answer:
+        result = self.app.send_task(
+            ANSWER_TASK,
+            args=[
+                question,
+                audience.as_dict(),
+                [{"role": t.role, "text": t.text} for t in history],
+            ],
+            queue=ANSWER_QUEUE,
+            expires=ANSWER_TIMEOUT_S,  # nobody waits for an answer after that
+        )
+        data = await asyncio.to_thread(result.get, timeout=ANSWER_TIMEOUT_S)
+        return Answer.from_dict(data)

@@ -1,0 +1,104 @@
+"""Slack users and channels as principals and audiences (users.info, conversations.members).
+
+A user's e-mail (`users.info`, scope users:read.email) is their identity; their groups come
+from the group directory. Bots are not readers. Anyone whose e-mail cannot be read counts as
+a reader of public documents only, so a channel with such a member gets only public ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from indexing.access import Audience, GroupDirectory, Principal
+
+log = logging.getLogger(__name__)
+NOT_A_READER = None
+
+
+class _TTLCache:
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
+        self._items: dict[str, tuple[float, Any]] = {}
+
+    def get(self, key: str) -> tuple[bool, Any]:
+        hit = self._items.get(key)
+        if hit and hit[0] > time.monotonic():
+            return True, hit[1]
+        return False, None
+
+    def put(self, key: str, value: Any) -> None:
+        self._items[key] = (time.monotonic() + self.ttl_s, value)
+
+
+class SlackPeople:
+    def __init__(self, client: AsyncWebClient, groups: GroupDirectory, ttl_s: float = 120) -> None:
+        self.client = client
+        self.groups = groups
+        self._users = _TTLCache(ttl_s)
+        self._channels = _TTLCache(ttl_s)
+        self._lookups = asyncio.Semaphore(8)
+
+    async def principal(self, user_id: str) -> Principal | None:
+        """The user as a principal; None for bots (they read nothing themselves)."""
+        cached, value = self._users.get(user_id)
+        if cached:
+            return value
+        try:
+            async with self._lookups:
+                response = await self.client.users_info(user=user_id)
+            user = response["user"]
+            if user.get("is_bot") or user.get("deleted") or user_id == "USLACKBOT":
+                principal = NOT_A_READER
+            else:
+                principal = self.groups.principal(user.get("profile", {}).get("email"))
+        except SlackApiError as err:
+            log.warning(
+                "users.info for %s failed (%s): public documents only",
+                user_id,
+                err.response.get("error"),
+            )
+            principal = Principal()
+        self._users.put(user_id, principal)
+        return principal
+
+    async def person(self, user_id: str) -> Audience:
+        """One person's audience (direct messages, the slash command)."""
+        principal = await self.principal(user_id)
+        return Audience.of([principal or Principal()])
+
+    async def channel(self, channel_id: str) -> Audience:
+        """Everyone in the channel: only what every member may read."""
+        cached, value = self._channels.get(channel_id)
+        if cached:
+            return value
+        try:
+            members = await self._members(channel_id)
+        except SlackApiError as err:
+            log.warning(
+                "conversations.members for %s failed (%s): public documents only",
+                channel_id,
+                err.response.get("error"),
+            )
+            return Audience()
+        principals = await asyncio.gather(*(self.principal(m) for m in members))
+        audience = Audience.of(p for p in principals if p is not None)
+        self._channels.put(channel_id, audience)
+        return audience
+
+    async def _members(self, channel_id: str) -> list[str]:
+        members: list[str] = []
+        cursor = None
+        while True:
+            response = await self.client.conversations_members(
+                channel=channel_id, cursor=cursor, limit=200
+            )
+            members += response.get("members", [])
+            cursor = response.get("response_metadata", {}).get("next_cursor")
+            if not cursor:
+                return members

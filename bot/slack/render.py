@@ -1,0 +1,101 @@
+"""Answers as Slack Block Kit, within Slack's limits.
+
+Text is escaped (`&`, `<`, `>`) so nothing in an answer or a source title can form a
+mention or a link; sections hold at most 3,000 characters; a message at most 50 blocks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from indexing.answering import Answer
+
+SECTION_LIMIT = 3000
+BLOCK_LIMIT = 50
+FALLBACK_LIMIT = 300
+SEARCHING = ":mag: Searching the knowledge base…"
+
+Block = dict[str, Any]
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _link(url: str, label: str) -> str:
+    if not url.startswith(("http://", "https://", "file://")):
+        return escape(label)
+    # `|` and `>` end a Slack link: keep them out of the URL.
+    safe_url = quote(url, safe=":/?#[]@!$&'()*+,;=%~")
+    return f"<{safe_url.replace('&', '&amp;')}|{escape(label)}>"
+
+
+def _pieces(text: str, limit: int) -> list[str]:
+    """Split at line ends (or hard) into pieces of at most `limit` characters."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line) > limit:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:limit])
+            line = line[limit:]
+        if len(current) + len(line) > limit:
+            pieces.append(current)
+            current = ""
+        current += line
+    if current.strip():
+        pieces.append(current)
+    return pieces
+
+
+def _sections(mrkdwn: str) -> list[Block]:
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": piece}}
+        for piece in _pieces(mrkdwn, SECTION_LIMIT)
+    ]
+
+
+def answer_blocks(answer: Answer, answer_id: str, shareable: bool = False) -> list[Block]:
+    blocks = _sections(escape(answer.text))
+    if answer.citations:
+        lines = [f"*[{c.number}]* {_link(c.url, c.label or c.title)}" for c in answer.citations]
+        heading = "*Sources*" if answer.found else "*Closest sources*"
+        blocks += _sections("\n".join([heading, *lines]))
+    actions: list[Block] = [
+        _button("feedback_up", ":thumbsup: Helpful", answer_id),
+        _button("feedback_down", ":thumbsdown: Not helpful", answer_id),
+    ]
+    if shareable:
+        actions.append(_button("share_answer", "Share in channel", answer_id, style="primary"))
+    footer: Block = {
+        "type": "context",
+        "elements": [
+            {
+                "type": "mrkdwn",
+                "text": f"Answered from the knowledge base · {escape(answer.generator)}",
+            }
+        ],
+    }
+    tail = [{"type": "actions", "elements": actions}, footer]
+    return blocks[: BLOCK_LIMIT - len(tail)] + tail
+
+
+def _button(action_id: str, text: str, value: str, style: str | None = None) -> Block:
+    button: Block = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": text, "emoji": True},
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def fallback_text(answer: Answer) -> str:
+    """The notification text (shown where blocks are not)."""
+    text = escape(answer.text)
+    return text if len(text) <= FALLBACK_LIMIT else text[: FALLBACK_LIMIT - 1] + "…"
