@@ -25,6 +25,11 @@ app = typer.Typer(help="Knowhere's chat bots.", no_args_is_help=True)
 log = logging.getLogger("knowhere.bot")
 
 
+@app.callback()
+def bots() -> None:
+    """Run one of Knowhere's chat bots (settings from KNOWHERE_* variables)."""
+
+
 def _secret(settings: Settings, name: str) -> str:
     value = getattr(settings, name)
     if value is None or not value.get_secret_value():

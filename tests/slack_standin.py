@@ -37,7 +37,7 @@ class SlackState:
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by channel
     calls: list[Call] = field(default_factory=list)
     rate_limited: dict[str, int] = field(default_factory=dict)  # method -> 429s to answer
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.RLock = field(default_factory=threading.RLock)
     _clock: float = field(default_factory=lambda: 1_700_000_000.0)
 
     def add_user(self, user_id: str, email: str | None, is_bot: bool = False) -> None:

@@ -1,0 +1,475 @@
+"""The Slack bot end to end over HTTP: signed events in, Web API calls out (to a stand-in)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import SAMPLES, TEST_MODEL, _real_home
+from slack_standin import (
+    BOT_ID,
+    BOT_USER,
+    SlackStandIn,
+    action_body,
+    command_body,
+    event_body,
+    signed_headers,
+)
+
+from indexing import wiring
+from indexing.answerlog import AnswerLog
+from indexing.localservices import free_port
+from indexing.settings import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SECRET = "test-signing-secret-8f2d"
+GENERAL, HR_CHANNEL, ALICE_DM = "CGENERAL", "CHRTEAM", "DALICE"
+ALICE, BOB = "UALICE", "UBOB"
+SALARY_QUESTION = "What is the salary band for software engineers?"
+
+
+@pytest.fixture(scope="module")
+def slack() -> Iterator[SlackStandIn]:
+    with SlackStandIn() as standin:
+        state = standin.state
+        state.add_user(ALICE, "alice@northwind.example")  # in hr (tests/fixtures/groups.yml)
+        state.add_user(BOB, "bob@northwind.example")
+        state.add_user(BOT_USER, None, is_bot=True)
+        state.channels[GENERAL] = [ALICE, BOB, BOT_USER]
+        state.channels[HR_CHANNEL] = [ALICE, BOT_USER]
+        state.channels[ALICE_DM] = [ALICE, BOT_USER]
+        yield standin
+
+
+@pytest.fixture(scope="module")
+def bot_settings(weaviate_server, redis_server, tmp_path_factory) -> Settings:
+    home = tmp_path_factory.mktemp("bot-home")
+    kb = home / "kb"
+    shutil.copytree(SAMPLES, kb)
+    shutil.copytree(FIXTURES / "kb-extra", kb, dirs_exist_ok=True)
+    settings = Settings(
+        home=home,
+        weaviate_http_port=weaviate_server.http_port,
+        weaviate_grpc_port=weaviate_server.grpc_port,
+        redis_url=redis_server.url,
+        collection=f"Bot_{uuid.uuid4().hex[:12]}",
+        embed_model=TEST_MODEL,
+        groups_file=FIXTURES / "groups.yml",
+        database_url=f"sqlite:///{home / 'answers.db'}",
+    )
+    wiring.index_folder(settings, kb)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def bot(bot_settings: Settings, slack: SlackStandIn) -> Iterator[str]:
+    """The bot as its own process (`knowhere-bot slack`), talking to the stand-in."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KNOWHERE_")}
+    env.update(
+        KNOWHERE_HOME=str(bot_settings.home),
+        KNOWHERE_WEAVIATE_HTTP_PORT=str(bot_settings.weaviate_http_port),
+        KNOWHERE_WEAVIATE_GRPC_PORT=str(bot_settings.weaviate_grpc_port),
+        KNOWHERE_REDIS_URL=bot_settings.redis_url,
+        KNOWHERE_COLLECTION=bot_settings.collection,
+        KNOWHERE_EMBED_MODEL=TEST_MODEL,
+        KNOWHERE_GROUPS_FILE=str(bot_settings.groups_file),
+        KNOWHERE_DATABASE_URL=str(bot_settings.database_url),
+        KNOWHERE_SLACK_BOT_TOKEN="xoxb-test-token",
+        KNOWHERE_SLACK_SIGNING_SECRET=SECRET,
+        KNOWHERE_SLACK_API_URL=slack.api_url,
+        KNOWHERE_WEAVIATE_BIN=str(_real_home() / "bin" / "weaviate-server"),
+    )
+    log_path = bot_settings.home / "bot.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "slack", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"bot did not start:\n{log_path.read_text()}")
+                time.sleep(0.3)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    logged = log_path.read_text()
+    assert "xoxb-test-token" not in logged and SECRET not in logged
+
+
+@pytest.fixture
+def answer_log(bot_settings: Settings) -> Iterator[AnswerLog]:
+    log = AnswerLog(str(bot_settings.database_url))
+    yield log
+    log.close()
+
+
+def send_event(
+    bot: str,
+    event: dict[str, Any],
+    event_id: str | None = None,
+    headers: dict[str, str] | None = None,
+    secret: str = SECRET,
+    timestamp: int | None = None,
+) -> httpx.Response:
+    body = event_body(event, event_id or f"Ev{uuid.uuid4().hex[:10]}")
+    sent = {**signed_headers(secret, body, timestamp), **(headers or {})}
+    return httpx.post(f"{bot}/slack/events", content=body, headers=sent, timeout=10)
+
+
+def send_form(bot: str, body: str) -> httpx.Response:
+    headers = signed_headers(SECRET, body, content_type="application/x-www-form-urlencoded")
+    return httpx.post(f"{bot}/slack/events", content=body, headers=headers, timeout=10)
+
+
+def user_message(
+    slack: SlackStandIn,
+    channel: str,
+    user: str,
+    text: str,
+    thread: str | None = None,
+    channel_type: str = "channel",
+) -> dict[str, Any]:
+    """A message as Slack would store it (so conversations.replies returns it) and send it."""
+    event = {
+        "type": "message",
+        "channel": channel,
+        "user": user,
+        "text": text,
+        "ts": slack.state.next_ts(),
+        "channel_type": channel_type,
+    }
+    if thread:
+        event["thread_ts"] = thread
+    slack.state.messages.setdefault(channel, []).append(dict(event))
+    return event
+
+
+def mention(
+    slack: SlackStandIn, channel: str, user: str, text: str, thread: str | None = None
+) -> dict[str, Any]:
+    event = user_message(slack, channel, user, f"<@{BOT_USER}> {text}", thread)
+    event["type"] = "app_mention"
+    del event["channel_type"]
+    return event
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting")
+
+
+def answer_update(slack: SlackStandIn, channel: str, placeholder_ts: str) -> dict[str, Any]:
+    return wait_for(
+        lambda: next(
+            (
+                c.args
+                for c in slack.state.calls_to("chat.update")
+                if c.args["channel"] == channel and c.args["ts"] == placeholder_ts
+            ),
+            None,
+        )
+    )
+
+
+def placeholder_for(slack: SlackStandIn, channel: str, thread: str | None) -> dict[str, Any]:
+    """The bot's first message in `thread` (None: at the top of a DM), once posted."""
+    return wait_for(
+        lambda: next(
+            (
+                m
+                for m in list(slack.state.messages.get(channel, []))
+                if m.get("bot_id") == BOT_ID and m.get("thread_ts") == thread
+            ),
+            None,
+        )
+    )
+
+
+def text_of(blocks: list[dict[str, Any]]) -> str:
+    return json.dumps(blocks, ensure_ascii=False)
+
+
+def test_a_mention_gets_a_placeholder_then_a_cited_answer_in_its_thread(bot, slack):
+    event = mention(slack, GENERAL, BOB, "How many vacation days do I get?")
+    acked = send_event(bot, event)
+    assert acked.status_code == 200
+
+    placeholder = placeholder_for(slack, GENERAL, event["ts"])
+    first_post = next(
+        c.args
+        for c in slack.state.calls_to("chat.postMessage")
+        if c.args.get("thread_ts") == event["ts"]
+    )
+    assert "Searching" in first_post["text"]
+    update = answer_update(slack, GENERAL, placeholder["ts"])
+    shown = text_of(update["blocks"])
+    assert "28 days" in shown and "[1]" in shown
+    assert "vacation.md|" in shown  # a numbered citation linking to the source
+    assert all(len(b["text"]["text"]) <= 3000 for b in update["blocks"] if b["type"] == "section")
+    assert len(update["blocks"]) <= 50
+
+
+def test_a_direct_message_is_answered_with_the_askers_own_permissions(bot, slack):
+    event = user_message(slack, ALICE_DM, ALICE, SALARY_QUESTION, channel_type="im")
+    send_event(bot, event)
+    placeholder = placeholder_for(slack, ALICE_DM, None)
+    shown = text_of(answer_update(slack, ALICE_DM, placeholder["ts"])["blocks"])
+    assert "85,000" in shown and "salaries.md" in shown  # Alice is in hr
+
+
+def test_a_restricted_page_never_reaches_a_channel_where_someone_may_not_read_it(bot, slack):
+    event = mention(slack, GENERAL, ALICE, SALARY_QUESTION)  # Bob is in #general too
+    send_event(bot, event)
+    placeholder = placeholder_for(slack, GENERAL, event["ts"])
+    shown = text_of(answer_update(slack, GENERAL, placeholder["ts"])["blocks"])
+    assert "85,000" not in shown and "salaries.md" not in shown
+
+    event = mention(slack, HR_CHANNEL, ALICE, SALARY_QUESTION)  # only Alice (hr) and the bot
+    send_event(bot, event)
+    placeholder = placeholder_for(slack, HR_CHANNEL, event["ts"])
+    assert "salaries.md" in text_of(answer_update(slack, HR_CHANNEL, placeholder["ts"])["blocks"])
+
+
+def test_a_follow_up_in_an_answered_thread_needs_no_mention(bot, slack):
+    first = mention(slack, GENERAL, BOB, "How many days of paid vacation do employees get?")
+    send_event(bot, first)
+    answer_update(slack, GENERAL, placeholder_for(slack, GENERAL, first["ts"])["ts"])
+
+    follow_up = user_message(slack, GENERAL, BOB, "and how do I request them?", first["ts"])
+    send_event(bot, follow_up)
+    updates = wait_for(
+        lambda: [
+            c.args
+            for c in slack.state.calls_to("chat.update")
+            if c.args["channel"] == GENERAL and "HR system" in text_of(c.args.get("blocks", []))
+        ]
+    )
+    assert updates
+
+    unanswered = user_message(slack, GENERAL, BOB, "lunch?", thread="1.000001")
+    send_event(bot, unanswered)
+    time.sleep(1)
+    assert not [
+        c for c in slack.state.calls_to("chat.postMessage") if c.args.get("thread_ts") == "1.000001"
+    ]
+
+
+def test_the_slash_command_answers_privately_and_can_share_to_the_channel(bot, slack):
+    acked = send_form(bot, command_body(SALARY_QUESTION, ALICE, GENERAL))
+    assert acked.status_code == 200 and "Searching" in acked.text
+
+    private = wait_for(
+        lambda: next(
+            (
+                c.args
+                for c in slack.state.calls_to("chat.postEphemeral")
+                if c.args["user"] == ALICE and "share_answer" in text_of(c.args.get("blocks", []))
+            ),
+            None,
+        )
+    )
+    assert "85,000" in text_of(private["blocks"])  # Alice's own permissions
+    answer_id = next(
+        e["value"]
+        for b in private["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "share_answer"
+    )
+    # Sharing the HR answer into #general (Bob may not read it) is refused.
+    before = len(slack.state.calls_to("chat.postMessage"))
+    send_form(bot, action_body("share_answer", answer_id, ALICE, GENERAL, "9.0"))
+    wait_for(
+        lambda: any(
+            "can't share" in c.args.get("text", "")
+            for c in slack.state.calls_to("chat.postEphemeral")
+        )
+    )
+    assert len(slack.state.calls_to("chat.postMessage")) == before
+
+    acked = send_form(bot, command_body("How do I connect to the VPN?", BOB, GENERAL))
+    public = wait_for(
+        lambda: next(
+            (
+                c.args
+                for c in slack.state.calls_to("chat.postEphemeral")
+                if c.args["user"] == BOB and "vpn.md" in text_of(c.args.get("blocks", []))
+            ),
+            None,
+        )
+    )
+    vpn_answer = next(
+        e["value"]
+        for b in public["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "share_answer"
+    )
+    send_form(bot, action_body("share_answer", vpn_answer, BOB, GENERAL, "9.1"))
+    shared = wait_for(
+        lambda: next(
+            (
+                c.args
+                for c in slack.state.calls_to("chat.postMessage")
+                if "vpn.md" in text_of(c.args.get("blocks", [])) and not c.args.get("thread_ts")
+            ),
+            None,
+        )
+    )
+    assert "share_answer" not in text_of(shared["blocks"])
+
+
+def answered_message(slack: SlackStandIn, bot: str, question: str) -> tuple[str, str]:
+    event = mention(slack, GENERAL, BOB, question)
+    send_event(bot, event)
+    placeholder = placeholder_for(slack, GENERAL, event["ts"])
+    update = answer_update(slack, GENERAL, placeholder["ts"])
+    answer_id = next(
+        e["value"]
+        for b in update["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "feedback_up"
+    )
+    return placeholder["ts"], answer_id
+
+
+def reaction(kind: str, name: str, user: str, ts: str) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "user": user,
+        "reaction": name,
+        "item_user": BOT_USER,
+        "item": {"type": "message", "channel": GENERAL, "ts": ts},
+        "event_ts": str(time.time()),
+    }
+
+
+def test_thumbs_reactions_in_both_spellings_become_pairs_and_removal_withdraws(
+    bot, slack, answer_log
+):
+    ts, answer_id = answered_message(slack, bot, "Who do I tell when my laptop is stolen?")
+
+    def votes() -> set[tuple[str, int]]:
+        return {(p.user, p.label) for p in answer_log.pairs() if p.answer_id == answer_id}
+
+    send_event(bot, reaction("reaction_added", "+1", "U1", ts))
+    send_event(bot, reaction("reaction_added", "thumbsup", "U2", ts))
+    send_event(bot, reaction("reaction_added", "-1", "U3", ts))
+    send_event(bot, reaction("reaction_added", "thumbsdown::skin-tone-3", "U4", ts))
+    send_event(bot, reaction("reaction_added", "tada", "U5", ts))
+    wanted = {("U1", 1), ("U2", 1), ("U3", -1), ("U4", -1)}
+    wait_for(lambda: votes() == wanted)
+    pairs = [p for p in answer_log.pairs() if p.answer_id == answer_id]
+    assert all(p.query == "Who do I tell when my laptop is stolen?" and p.passage for p in pairs)
+
+    send_event(bot, reaction("reaction_removed", "-1", "U3", ts))
+    wait_for(lambda: votes() == wanted - {("U3", -1)})
+
+
+def test_feedback_buttons_store_a_vote_and_pressing_again_takes_it_back(bot, slack, answer_log):
+    ts, answer_id = answered_message(slack, bot, "How do I connect to the VPN?")
+
+    def votes() -> set[tuple[str, int]]:
+        return {(p.user, p.label) for p in answer_log.pairs() if p.answer_id == answer_id}
+
+    send_form(bot, action_body("feedback_down", answer_id, ALICE, GENERAL, ts))
+    wait_for(lambda: votes() == {(ALICE, -1)})
+    send_form(bot, action_body("feedback_up", answer_id, ALICE, GENERAL, ts))
+    wait_for(lambda: votes() == {(ALICE, 1)})
+    send_form(bot, action_body("feedback_up", answer_id, ALICE, GENERAL, ts))
+    wait_for(lambda: votes() == set())
+
+
+def test_forged_or_stale_requests_are_rejected_and_nothing_is_posted(bot, slack):
+    before = len(slack.state.calls)
+    forged = send_event(
+        bot, mention(slack, GENERAL, BOB, "How do I reset my password?"), secret="not-the-secret"
+    )
+    stale = send_event(
+        bot,
+        mention(slack, GENERAL, BOB, "How do I reset my password?"),
+        timestamp=int(time.time()) - 6 * 60,
+    )
+    assert forged.status_code == 401 and stale.status_code == 401
+    time.sleep(1)
+    assert len(slack.state.calls) == before
+
+
+def test_a_retried_event_is_answered_once(bot, slack):
+    event = mention(slack, GENERAL, BOB, "What happens to unused vacation days?")
+    event_id = f"Ev{uuid.uuid4().hex[:10]}"
+    assert send_event(bot, event, event_id).status_code == 200
+    retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    assert send_event(bot, event, event_id, headers=retry).status_code == 200
+    placeholder = placeholder_for(slack, GENERAL, event["ts"])
+    answer_update(slack, GENERAL, placeholder["ts"])
+    time.sleep(1)
+    posted = [
+        c
+        for c in slack.state.calls_to("chat.postMessage")
+        if c.args.get("thread_ts") == event["ts"]
+    ]
+    assert len(posted) == 1
+
+
+def test_a_rate_limited_call_is_retried_after_retry_after(bot, slack):
+    slack.state.rate_limited["chat.update"] = 1
+    event = mention(slack, GENERAL, BOB, "How do I expense a train ticket?")
+    send_event(bot, event)
+    placeholder = placeholder_for(slack, GENERAL, event["ts"])
+
+    def updates() -> list:
+        return [c for c in slack.state.calls_to("chat.update") if c.args["ts"] == placeholder["ts"]]
+
+    first, retried = wait_for(lambda: updates() if len(updates()) >= 2 else None)  # 429, retry
+    assert "receipts" in retried.args["text"]
+    assert retried.at - first.at >= 0.9  # waited for Retry-After: 1
+    time.sleep(1)
+    assert len(updates()) == 2
+
+
+def test_instructions_inside_a_document_never_produce_a_mention(bot, slack):
+    event = mention(slack, GENERAL, BOB, "What is the office printer called?")
+    send_event(bot, event)
+    placeholder = placeholder_for(slack, GENERAL, event["ts"])
+    update = answer_update(slack, GENERAL, placeholder["ts"])
+    shown = update["text"] + text_of(update["blocks"])
+    assert "Orion" in shown
+    for mention_text in (
+        "@channel",
+        "@here",
+        "@everyone",
+        "<!channel>",
+        "<!here>",
+        "<!everyone>",
+        "<@U0ADMIN>",
+    ):
+        assert mention_text not in shown
