@@ -56,5 +56,8 @@ class CeleryRunner:
             queue=ANSWER_QUEUE,
             expires=ANSWER_TIMEOUT_S,  # nobody waits for an answer after that
         )
-        data = await asyncio.to_thread(result.get, timeout=ANSWER_TIMEOUT_S)
+        try:
+            data = await asyncio.to_thread(result.get, timeout=ANSWER_TIMEOUT_S)
+        finally:
+            result.forget()  # delivered once: no need to keep it in Redis
         return Answer.from_dict(data)

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from bot.runner import CeleryRunner
+from indexing import wiring
+from indexing.access import Audience, GroupDirectory
 from indexing.store import connect
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture
-def worker(settings_env, tmp_path):
+def worker(settings_env, tmp_path, request):
+    queue = getattr(request, "param", "indexing")
     log = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(
         [
@@ -25,7 +34,7 @@ def worker(settings_env, tmp_path):
             "--pool",
             "solo",
             "--queues",
-            "indexing",
+            queue,
             "--loglevel",
             "INFO",
         ],
@@ -73,3 +82,27 @@ def test_worker_is_configured_for_long_tasks_that_must_not_be_lost():
     conf = make_app().conf
     assert conf.task_acks_late and conf.worker_prefetch_multiplier == 1
     assert conf.broker_transport_options["visibility_timeout"] == VISIBILITY_TIMEOUT_S > 3600
+
+
+@pytest.mark.parametrize("worker", ["answers"], indirect=True)
+def test_bots_can_have_answers_computed_by_workers_on_the_answers_queue(
+    settings, worker, knowledge_base
+):
+    shutil.copytree(FIXTURES / "kb-extra", knowledge_base, dirs_exist_ok=True)
+    wiring.index_folder(settings, knowledge_base)
+    groups = GroupDirectory.load(FIXTURES / "groups.yml")
+    runner = CeleryRunner(settings)
+    question = "What is the salary band for software engineers?"
+
+    alice = asyncio.run(
+        runner.ask(question, Audience.of([groups.principal("alice@northwind.example")]), [])
+    )
+    bob = asyncio.run(
+        runner.ask(question, Audience.of([groups.principal("bob@northwind.example")]), [])
+    )
+
+    assert "kb:hr/salaries.md" in {c.doc_id for c in alice.citations}
+    assert "kb:hr/salaries.md" not in {c.doc_id for c in bob.citations}
+    assert alice.embedder.startswith("all-MiniLM-L6-v2@")
+    del runner
+    gc.collect()  # drop Celery's result subscriptions while Redis still runs

@@ -227,13 +227,13 @@ async def _history(client: AsyncWebClient, channel: str, thread: str, skip: set[
         )
         return []
     turns = []
-    for message in response.get("messages", []):
+    messages: list[dict[str, Any]] = response.get("messages") or []
+    for message in messages:
         if message.get("ts") in skip or not message.get("text"):
             continue
-        role = "assistant" if message.get("bot_id") else "user"
         text = question_of(message["text"])
         if text and text != SEARCHING:
-            turns.append(Turn(role, text))
+            turns.append(Turn("assistant" if message.get("bot_id") else "user", text))
     return turns[-HISTORY_TURNS:]
 
 

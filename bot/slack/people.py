@@ -99,6 +99,7 @@ class SlackPeople:
                 channel=channel_id, cursor=cursor, limit=200
             )
             members += response.get("members", [])
-            cursor = response.get("response_metadata", {}).get("next_cursor")
+            metadata: dict[str, Any] = response.get("response_metadata") or {}
+            cursor = metadata.get("next_cursor")
             if not cursor:
                 return members
