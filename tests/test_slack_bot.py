@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import SAMPLES, TEST_MODEL, _real_home
+from conftest import REPO, SAMPLES, TEST_MODEL, _real_home
 from slack_standin import (
     BOT_ID,
     BOT_USER,
@@ -473,3 +473,28 @@ def test_instructions_inside_a_document_never_produce_a_mention(bot, slack):
         "<@U0ADMIN>",
     ):
         assert mention_text not in shown
+
+
+def test_the_app_manifest_subscribes_to_what_the_bot_handles_with_the_scopes_it_needs():
+    import yaml
+
+    manifest = yaml.safe_load((REPO / "deploy" / "slack" / "manifest.yml").read_text())
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert {
+        "app_mention",
+        "message.im",
+        "message.channels",
+        "reaction_added",
+        "reaction_removed",
+    } <= events
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {
+        "chat:write",
+        "commands",
+        "users:read.email",
+        "reactions:read",
+        "channels:read",
+        "app_mentions:read",
+    } <= scopes
+    assert manifest["features"]["slash_commands"][0]["command"] == Settings().slack_command
+    assert manifest["settings"]["interactivity"]["is_enabled"]
