@@ -8,7 +8,7 @@ import sys
 from typing import Annotated
 
 import typer
-from aiohttp import web
+from aiohttp import ClientSession, ClientTimeout, web
 
 from indexing import wiring
 from indexing.errors import ConfigError, KnowhereError
@@ -80,7 +80,22 @@ def slack(
         else:
             listen_host, listen_port = host or settings.bot_host, port or settings.bot_port
             log.info("Slack events on http://%s:%s/slack/events", listen_host, listen_port)
-            web.run_app(web_app(slack_routes(bolt)), host=listen_host, port=listen_port, print=None)
+            application = web_app(slack_routes(bolt, secret))
+
+            async def open_session(_: web.Application) -> None:
+                # One pooled HTTP session for every Web API call (not one per call).
+                client.session = ClientSession(timeout=ClientTimeout(total=30))
+
+            async def close_connections(_: web.Application) -> None:
+                await bot.deduper.close()
+                if client.session is not None:
+                    await client.session.close()
+
+            application.on_startup.append(open_session)
+            application.on_cleanup.append(close_connections)
+            web.run_app(
+                application, host=listen_host, port=listen_port, print=None, access_log=None
+            )
     finally:
         weaviate_client.close()
         bot.answer_log.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from celery import Celery
@@ -27,13 +28,21 @@ class AnswerRunner(Protocol):
 
 
 class InlineRunner:
-    """Answers in this process, on a worker thread."""
+    """Answers in this process, on `concurrency` worker threads; more questions wait their turn.
 
-    def __init__(self, service: AnswerService) -> None:
+    Few threads on purpose: the model already uses every core for one question, and more
+    threads only fight over the GIL with the event loop that acknowledges Slack's requests.
+    """
+
+    def __init__(self, service: AnswerService, concurrency: int = 1) -> None:
         self.service = service
+        self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="answer")
 
     async def ask(self, question: str, audience: Audience, history: Sequence[Turn]) -> Answer:
-        return await asyncio.to_thread(self.service.ask, question, audience, list(history))
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.pool, self.service.ask, question, audience, list(history)
+        )
 
 
 class CeleryRunner:

@@ -1,0 +1,274 @@
+"""The Slack bot under load, end to end over HTTP, in offline (extractive) mode.
+
+The bot runs as its own process (`knowhere-bot slack`) on the zaragoza corpus, against the
+Slack Web API stand-in from `tests/`. Signed `app_mention` events are posted to it:
+
+1. a burst of `--burst` concurrent events: acknowledgement latency (HTTP response time,
+   target p99 ≤ 100 ms) and time to the "Searching…" placeholder (target p95 ≤ 1 s);
+2. the test questions one at a time: time to the full answer (`chat.update`, target
+   p95 ≤ 3 s), and the share of answers whose citations include a passage that the qrels
+   mark relevant (target ≥ 90 %), read back from the bot's answer log.
+
+    knowhere services up
+    python benchmarks/slack_bot.py [--model all-mpnet-base-v2] [--burst 50] [--questions 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+import httpx
+from common import ZARAGOZA, machine, save
+
+from indexing import wiring
+from indexing.answerlog import AnswerLog, AnswerRow, PassageRow
+from indexing.evaluation import eval_collection_name, load_beir
+from indexing.localservices import free_port
+from indexing.settings import Settings
+from indexing.store import connect
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+from slack_standin import BOT_USER, SlackStandIn, event_body, signed_headers  # noqa: E402
+
+SECRET = "bench-signing-secret"
+RUN = uuid.uuid4().hex[:8]  # event ids are remembered in Redis: fresh ones per run
+CHANNEL = "CBENCH"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    ms = [v * 1000 for v in values]
+    return {
+        "n": len(ms),
+        "p50_ms": round(statistics.median(ms), 1),
+        "p95_ms": round(percentile(ms, 95), 1),
+        "p99_ms": round(percentile(ms, 99), 1),
+        "max_ms": round(max(ms), 1),
+    }
+
+
+def start_bot(settings: Settings, collection: str, api_url: str, db: str, port: int, log: Path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KNOWHERE_")}
+    env.update(
+        KNOWHERE_HOME=str(settings.home),
+        KNOWHERE_REDIS_URL=settings.redis_url,
+        KNOWHERE_WEAVIATE_HTTP_PORT=str(settings.weaviate_http_port),
+        KNOWHERE_WEAVIATE_GRPC_PORT=str(settings.weaviate_grpc_port),
+        KNOWHERE_COLLECTION=collection,
+        KNOWHERE_EMBED_MODEL=settings.embed_model,
+        KNOWHERE_ANSWER_MODE="extractive",
+        KNOWHERE_DATABASE_URL=db,
+        KNOWHERE_SLACK_BOT_TOKEN="xoxb-test-token",
+        KNOWHERE_SLACK_SIGNING_SECRET=SECRET,
+        KNOWHERE_SLACK_API_URL=api_url,
+    )
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "slack", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None:
+            break
+        time.sleep(0.3)
+    raise SystemExit(f"bot did not start:\n{log.read_text()}")
+
+
+def mention(slack: SlackStandIn, question: str, user: str) -> dict:
+    return {
+        "type": "app_mention",
+        "channel": CHANNEL,
+        "user": user,
+        "text": f"<@{BOT_USER}> {question}",
+        "ts": slack.state.next_ts(),
+    }
+
+
+async def send(client: httpx.AsyncClient, url: str, event: dict, event_id: str) -> float:
+    body = event_body(event, event_id)
+    started = time.monotonic()
+    response = await client.post(
+        f"{url}/slack/events", content=body, headers=signed_headers(SECRET, body)
+    )
+    response.raise_for_status()
+    return started
+
+
+def first_call(slack: SlackStandIn, method: str, key: str, value: str) -> float | None:
+    for call in slack.state.calls_to(method):
+        if call.args.get(key) == value:
+            return call.at
+    return None
+
+
+def wait(predicate, timeout: float = 600):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found is not None:
+            return found
+        time.sleep(0.02)
+    raise TimeoutError
+
+
+def placeholder_ts(slack: SlackStandIn, thread: str) -> str | None:
+    for message in list(slack.state.messages.get(CHANNEL, [])):
+        if message.get("thread_ts") == thread and message.get("bot_id"):
+            return message["ts"]
+    return None
+
+
+async def burst(slack: SlackStandIn, url: str, questions: list[str]) -> dict:
+    """All events signed beforehand, then sent at once on separate connections."""
+    events = [mention(slack, q, "UASKER") for q in questions]
+    requests = []
+    for i, event in enumerate(events):
+        body = event_body(event, f"EvB{RUN}{i}")
+        requests.append((body, signed_headers(SECRET, body)))
+    acks: list[float] = [0.0] * len(events)
+    starts: list[float] = [0.0] * len(events)
+    connector = aiohttp.TCPConnector(limit=0, force_close=True)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        gate = asyncio.Event()
+
+        async def one(i: int) -> None:
+            body, headers = requests[i]
+            await gate.wait()
+            starts[i] = time.monotonic()
+            async with session.post(f"{url}/slack/events", data=body, headers=headers) as resp:
+                await resp.read()
+                resp.raise_for_status()
+            acks[i] = time.monotonic() - starts[i]
+
+        tasks = [asyncio.create_task(one(i)) for i in range(len(events))]
+        await asyncio.sleep(0.1)
+        gate.set()
+        await asyncio.gather(*tasks)
+    placeholders, answers = [], []
+    for event, started in zip(events, starts, strict=True):
+        posted = wait(lambda e=event: first_call(slack, "chat.postMessage", "thread_ts", e["ts"]))
+        placeholders.append(posted - started)
+        ts = wait(lambda e=event: placeholder_ts(slack, e["ts"]))
+        updated = wait(lambda t=ts: first_call(slack, "chat.update", "ts", t))
+        answers.append(updated - started)
+    return {
+        "ack": summary(acks),
+        "placeholder": summary(placeholders),
+        "answer_under_burst": summary(answers),
+    }
+
+
+async def sequential(slack: SlackStandIn, url: str, questions: list[tuple[str, str]]) -> tuple:
+    latencies, threads = [], {}
+    async with httpx.AsyncClient(timeout=30) as client:
+        for i, (qid, question) in enumerate(questions):
+            event = mention(slack, question, "UASKER")
+            started = await send(client, url, event, f"EvS{RUN}{uuid.uuid4().hex[:6]}{i}")
+            ts = wait(lambda e=event: placeholder_ts(slack, e["ts"]))
+            updated = wait(lambda t=ts: first_call(slack, "chat.update", "ts", t))
+            latencies.append(updated - started)
+            threads[event["ts"]] = qid
+    return latencies, threads
+
+
+def cited_relevant(db: str, threads: dict[str, str], qrels: dict[str, dict]) -> dict:
+    from sqlalchemy import select
+
+    log = AnswerLog(db)
+    hits = found = 0
+    with log.engine.connect() as conn:
+        rows = conn.execute(
+            select(AnswerRow.thread, AnswerRow.found, PassageRow.doc_id).join(
+                PassageRow, PassageRow.answer_id == AnswerRow.id
+            )
+        ).all()
+    cited: dict[str, set[str]] = {}
+    answered: dict[str, bool] = {}
+    for thread, was_found, doc_id in rows:
+        cited.setdefault(thread, set()).add(doc_id.split(":", 1)[1])
+        answered[thread] = was_found
+    for thread, qid in threads.items():
+        hits += bool(cited.get(thread, set()) & set(qrels[qid]))
+        found += answered.get(thread, False)
+    log.close()
+    return {
+        "answers": len(threads),
+        "cites_relevant_share": round(hits / len(threads), 3),
+        "found_share": round(found / len(threads), 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default="all-mpnet-base-v2")
+    parser.add_argument("--burst", type=int, default=50)
+    parser.add_argument("--questions", type=int, default=0, help="0 = every test question")
+    args = parser.parse_args()
+
+    settings = Settings(embed_model=args.model)
+    dataset = load_beir(ZARAGOZA, "test")
+    collection = eval_collection_name(dataset.name, args.model)
+    with connect(settings) as client:  # the corpus, indexed once (unchanged: nothing to do)
+        embedder = wiring.build_embedder(settings)
+        wiring.build_indexer(client, settings, dataset.name, embedder, collection).index(
+            dataset.corpus, prune=True
+        )
+    questions = [(qid, q) for qid, q in dataset.queries.items() if dataset.qrels.get(qid)]
+    bursting = [q for _, q in (questions * (args.burst // len(questions) + 1))[: args.burst]]
+    if args.questions:
+        questions = questions[: args.questions]
+
+    work = Path(tempfile.mkdtemp(prefix="knowhere-bench-bot-"))
+    db = f"sqlite:///{work / 'answers.db'}"
+    with SlackStandIn() as slack:
+        slack.state.add_user("UASKER", "asker@example.com")
+        slack.state.channels[CHANNEL] = ["UASKER", BOT_USER]
+        process, url = start_bot(
+            settings, collection, slack.api_url, db, free_port(), work / "bot.log"
+        )
+        try:
+            asyncio.run(sequential(slack, url, questions[:3]))  # warm up
+            loaded = asyncio.run(burst(slack, url, bursting))
+            latencies, threads = asyncio.run(sequential(slack, url, questions))
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    result = {
+        "model": args.model,
+        "mode": "extractive (offline)",
+        "burst_events": args.burst,
+        **loaded,
+        "answer_sequential": summary(latencies),
+        "citations": cited_relevant(db, threads, dataset.qrels),
+        "machine": machine(),
+    }
+    save(f"slack_bot_{args.model}", result)
+
+
+if __name__ == "__main__":
+    main()
