@@ -498,3 +498,30 @@ def test_the_app_manifest_subscribes_to_what_the_bot_handles_with_the_scopes_it_
     } <= scopes
     assert manifest["features"]["slash_commands"][0]["command"] == Settings().slack_command
     assert manifest["settings"]["interactivity"]["is_enabled"]
+
+
+def test_starting_without_slack_credentials_names_the_missing_setting(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KNOWHERE_")}
+    env["KNOWHERE_HOME"] = str(tmp_path)
+    http = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "slack"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert http.returncode == 1
+    assert "KNOWHERE_SLACK_BOT_TOKEN is not set" in http.stderr
+    assert "Traceback" not in http.stderr
+
+    env["KNOWHERE_SLACK_BOT_TOKEN"] = "xoxb-secret-value"
+    socket = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "slack", "--socket"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert socket.returncode == 1
+    assert "KNOWHERE_SLACK_APP_TOKEN is not set" in socket.stderr
+    assert "xoxb-secret-value" not in socket.stderr + socket.stdout
