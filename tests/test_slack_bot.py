@@ -256,6 +256,26 @@ def test_a_restricted_page_never_reaches_a_channel_where_someone_may_not_read_it
     placeholder = placeholder_for(slack, HR_CHANNEL, event["ts"])
     assert "salaries.md" in text_of(answer_update(slack, HR_CHANNEL, placeholder["ts"])["blocks"])
 
+    # Bob joins the HR channel: from then on the page stays out of it.
+    slack.state.channels[HR_CHANNEL].append(BOB)
+    send_event(
+        bot,
+        {
+            "type": "member_joined_channel",
+            "user": BOB,
+            "channel": HR_CHANNEL,
+            "channel_type": "C",
+            "team": "T0TEST",
+            "event_ts": str(time.time()),
+        },
+    )
+    time.sleep(0.5)
+    event = mention(slack, HR_CHANNEL, ALICE, SALARY_QUESTION)
+    send_event(bot, event)
+    placeholder = placeholder_for(slack, HR_CHANNEL, event["ts"])
+    shown = text_of(answer_update(slack, HR_CHANNEL, placeholder["ts"])["blocks"])
+    assert "salaries.md" not in shown and "85,000" not in shown
+
 
 def test_a_follow_up_in_an_answered_thread_needs_no_mention(bot, slack):
     first = mention(slack, GENERAL, BOB, "How many days of paid vacation do employees get?")

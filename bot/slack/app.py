@@ -177,6 +177,12 @@ def build_app(
         if channel:
             await client.chat_postEphemeral(channel=channel, user=user, text=note)
 
+    @app.event("member_joined_channel")
+    @app.event("member_left_channel")
+    async def on_membership(event: dict[str, Any]) -> None:
+        # Who may see answers in the channel changed: never answer for the old membership.
+        bot.people.forget_channel(event.get("channel", ""))
+
     @app.event("reaction_added")
     async def on_reaction_added(event: dict[str, Any]) -> None:
         await _reaction(bot, event, added=True)

@@ -35,6 +35,9 @@ class _TTLCache:
     def put(self, key: str, value: Any) -> None:
         self._items[key] = (time.monotonic() + self.ttl_s, value)
 
+    def drop(self, key: str) -> None:
+        self._items.pop(key, None)
+
 
 class SlackPeople:
     def __init__(self, client: AsyncWebClient, groups: GroupDirectory, ttl_s: float = 120) -> None:
@@ -90,6 +93,10 @@ class SlackPeople:
         audience = Audience.of(p for p in principals if p is not None)
         self._channels.put(channel_id, audience)
         return audience
+
+    def forget_channel(self, channel_id: str) -> None:
+        """Membership changed: the next answer there reads the member list again."""
+        self._channels.drop(channel_id)
 
     async def _members(self, channel_id: str) -> list[str]:
         members: list[str] = []
