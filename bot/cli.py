@@ -1,11 +1,11 @@
-"""`knowhere-bot`: run the Slack bot (HTTP Events API or Socket Mode)."""
+"""`knowhere-bot`: run the Slack bot (HTTP Events API or Socket Mode) or the Teams bot."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from aiohttp import ClientSession, ClientTimeout, web
@@ -37,6 +37,20 @@ def _secret(settings: Settings, name: str) -> str:
     return str(value.get_secret_value())
 
 
+def _logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def _runner(settings: Settings, weaviate_client: Any) -> AnswerRunner:
+    if settings.answer_runner == "celery":
+        return CeleryRunner(settings)
+    service = wiring.build_answer_service(weaviate_client, settings)
+    service.retriever.embedder.get_query_embedding("warm up")  # load the model now
+    return InlineRunner(service)
+
+
 @app.command()
 def slack(
     socket: Annotated[bool, typer.Option("--socket", help="Socket Mode instead of HTTP")] = False,
@@ -44,22 +58,14 @@ def slack(
     port: Annotated[int | None, typer.Option(help="Listen port (HTTP mode)")] = None,
 ) -> None:
     """Answer questions in Slack."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    _logging()
     settings = Settings()
     try:
         token = _secret(settings, "slack_bot_token")
         secret = "" if socket else _secret(settings, "slack_signing_secret")
         app_token = _secret(settings, "slack_app_token") if socket else ""
         weaviate_client = connect(settings)
-        runner: AnswerRunner
-        if settings.answer_runner == "celery":
-            runner = CeleryRunner(settings)
-        else:
-            service = wiring.build_answer_service(weaviate_client, settings)
-            service.retriever.embedder.get_query_embedding("warm up")
-            runner = InlineRunner(service)
+        runner = _runner(settings, weaviate_client)
         client = web_client(token, settings.slack_api_url)
         bot = SlackBot(
             runner=runner,
@@ -96,6 +102,49 @@ def slack(
             web.run_app(
                 application, host=listen_host, port=listen_port, print=None, access_log=None
             )
+    finally:
+        weaviate_client.close()
+        bot.answer_log.close()
+
+
+@app.command()
+def teams(
+    host: Annotated[str | None, typer.Option(help="Listen address")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port")] = None,
+) -> None:
+    """Answer questions in Microsoft Teams (Bot Framework messages at POST /api/messages)."""
+    from .server import teams_routes
+    from .teams.app import TeamsBot, auth_configuration, build_agent
+    from .teams.keys import use_openid_metadata
+    from .teams.people import TeamsPeople
+
+    _logging()
+    settings = Settings()
+    try:
+        config = auth_configuration(settings)
+        weaviate_client = connect(settings)
+        bot = TeamsBot(
+            runner=_runner(settings, weaviate_client),
+            answer_log=wiring.open_answer_log(settings),
+            people=TeamsPeople(wiring.group_directory(settings)),
+            deduper=Deduper(settings.redis_url),
+        )
+    except KnowhereError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    if settings.teams_openid_metadata_url:
+        use_openid_metadata(settings.teams_openid_metadata_url)
+    agent, adapter = build_agent(bot, config)
+    application = web_app(teams_routes(agent, adapter), {"agent_configuration": config})
+
+    async def close_connections(_: web.Application) -> None:
+        await bot.deduper.close()
+
+    application.on_cleanup.append(close_connections)
+    listen_host, listen_port = host or settings.bot_host, port or 3978
+    log.info("Teams messages on http://%s:%s/api/messages", listen_host, listen_port)
+    try:
+        web.run_app(application, host=listen_host, port=listen_port, print=None, access_log=None)
     finally:
         weaviate_client.close()
         bot.answer_log.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import warnings
 from typing import Any
 
 from aiohttp import web
@@ -13,6 +14,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 SLACK_PATH = "/slack/events"
+TEAMS_PATH = "/api/messages"
 
 
 def slack_routes(app: AsyncApp, signing_secret: str) -> list[web.RouteDef]:
@@ -48,10 +50,27 @@ def slack_routes(app: AsyncApp, signing_secret: str) -> list[web.RouteDef]:
     return [web.post(SLACK_PATH, events)]
 
 
-def web_app(routes: list[web.RouteDef]) -> web.Application:
+def teams_routes(agent: Any, adapter: Any) -> list[web.RouteDef]:
+    """POST /api/messages: Bot Framework JWT checked by the SDK, then the agent's turn."""
+    from microsoft_agents.hosting.aiohttp import jwt_authorization_decorator, start_agent_process
+
+    @jwt_authorization_decorator
+    async def messages(request: web.Request) -> web.StreamResponse:
+        response = await start_agent_process(request, agent, adapter)
+        return response if response is not None else web.Response(status=202)
+
+    return [web.post(TEAMS_PATH, messages)]
+
+
+def web_app(routes: list[web.RouteDef], state: dict[str, Any] | None = None) -> web.Application:
     async def health(_: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
     application = web.Application()
+    with warnings.catch_warnings():
+        # The Agents SDK reads its settings under a plain string key ("agent_configuration").
+        warnings.simplefilter("ignore", web.NotAppKeyWarning)
+        for key, value in (state or {}).items():
+            application[key] = value
     application.add_routes([web.get("/healthz", health), *routes])
     return application

@@ -76,6 +76,15 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     slack_command: str = "/ask"
 
+    # Microsoft Teams (Azure Bot registration). Incoming requests need a Bot Framework token
+    # for teams_app_id unless teams_anonymous (local development only); replies use
+    # teams_app_password (client secret) for their token.
+    teams_app_id: str | None = None
+    teams_app_password: SecretStr | None = None
+    teams_tenant_id: str | None = None
+    teams_anonymous: bool = False
+    teams_openid_metadata_url: str | None = None  # default: Bot Framework's; tests: a stand-in
+
     @property
     def models_dir(self) -> Path:
         return self.home / "models"

@@ -178,3 +178,28 @@ def postgres_url() -> Iterator[str]:
         server.wait(timeout=60)
         log.close()
         shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def company_settings(weaviate_server, redis_server, tmp_path_factory) -> Settings:
+    """Settings for a bot: the sample knowledge base plus a restricted HR page and a page
+    with an injection attempt (tests/fixtures/kb-extra), indexed; groups; an answer log."""
+    from indexing import wiring
+
+    fixtures = Path(__file__).parent / "fixtures"
+    home = tmp_path_factory.mktemp("bot-home")
+    kb = home / "kb"
+    shutil.copytree(SAMPLES, kb)
+    shutil.copytree(fixtures / "kb-extra", kb, dirs_exist_ok=True)
+    settings = Settings(
+        home=home,
+        weaviate_http_port=weaviate_server.http_port,
+        weaviate_grpc_port=weaviate_server.grpc_port,
+        redis_url=redis_server.url,
+        collection=f"Bot_{uuid.uuid4().hex[:12]}",
+        embed_model=TEST_MODEL,
+        groups_file=fixtures / "groups.yml",
+        database_url=f"sqlite:///{home / 'answers.db'}",
+    )
+    wiring.index_folder(settings, kb)
+    return settings

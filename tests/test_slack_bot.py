@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -15,7 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import REPO, SAMPLES, TEST_MODEL, _real_home
+from botproc import bot_env, running_bot
+from conftest import REPO
 from slack_standin import (
     BOT_ID,
     BOT_USER,
@@ -26,7 +26,6 @@ from slack_standin import (
     signed_headers,
 )
 
-from indexing import wiring
 from indexing.answerlog import AnswerLog
 from indexing.localservices import free_port
 from indexing.settings import Settings
@@ -52,68 +51,22 @@ def slack() -> Iterator[SlackStandIn]:
 
 
 @pytest.fixture(scope="module")
-def bot_settings(weaviate_server, redis_server, tmp_path_factory) -> Settings:
-    home = tmp_path_factory.mktemp("bot-home")
-    kb = home / "kb"
-    shutil.copytree(SAMPLES, kb)
-    shutil.copytree(FIXTURES / "kb-extra", kb, dirs_exist_ok=True)
-    settings = Settings(
-        home=home,
-        weaviate_http_port=weaviate_server.http_port,
-        weaviate_grpc_port=weaviate_server.grpc_port,
-        redis_url=redis_server.url,
-        collection=f"Bot_{uuid.uuid4().hex[:12]}",
-        embed_model=TEST_MODEL,
-        groups_file=FIXTURES / "groups.yml",
-        database_url=f"sqlite:///{home / 'answers.db'}",
-    )
-    wiring.index_folder(settings, kb)
-    return settings
+def bot_settings(company_settings: Settings) -> Settings:
+    return company_settings
 
 
 @pytest.fixture(scope="module")
 def bot(bot_settings: Settings, slack: SlackStandIn) -> Iterator[str]:
     """The bot as its own process (`knowhere-bot slack`), talking to the stand-in."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KNOWHERE_")}
-    env.update(
-        KNOWHERE_HOME=str(bot_settings.home),
-        KNOWHERE_WEAVIATE_HTTP_PORT=str(bot_settings.weaviate_http_port),
-        KNOWHERE_WEAVIATE_GRPC_PORT=str(bot_settings.weaviate_grpc_port),
-        KNOWHERE_REDIS_URL=bot_settings.redis_url,
-        KNOWHERE_COLLECTION=bot_settings.collection,
-        KNOWHERE_EMBED_MODEL=TEST_MODEL,
-        KNOWHERE_GROUPS_FILE=str(bot_settings.groups_file),
-        KNOWHERE_DATABASE_URL=str(bot_settings.database_url),
+    env = bot_env(
+        bot_settings,
         KNOWHERE_SLACK_BOT_TOKEN="xoxb-test-token",
         KNOWHERE_SLACK_SIGNING_SECRET=SECRET,
         KNOWHERE_SLACK_API_URL=slack.api_url,
-        KNOWHERE_WEAVIATE_BIN=str(_real_home() / "bin" / "weaviate-server"),
     )
-    log_path = bot_settings.home / "bot.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "slack", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"bot did not start:\n{log_path.read_text()}")
-                time.sleep(0.3)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+    log_path = bot_settings.home / "slack-bot.log"
+    with running_bot(["slack", "--port", str(free_port())], env, log_path) as url:
+        yield url
     logged = log_path.read_text()
     assert "xoxb-test-token" not in logged and SECRET not in logged
 

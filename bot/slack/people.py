@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -17,34 +16,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from indexing.access import Audience, GroupDirectory, Principal
 
+from ..cache import TTLCache
+
 log = logging.getLogger(__name__)
 NOT_A_READER = None
-
-
-class _TTLCache:
-    def __init__(self, ttl_s: float) -> None:
-        self.ttl_s = ttl_s
-        self._items: dict[str, tuple[float, Any]] = {}
-
-    def get(self, key: str) -> tuple[bool, Any]:
-        hit = self._items.get(key)
-        if hit and hit[0] > time.monotonic():
-            return True, hit[1]
-        return False, None
-
-    def put(self, key: str, value: Any) -> None:
-        self._items[key] = (time.monotonic() + self.ttl_s, value)
-
-    def drop(self, key: str) -> None:
-        self._items.pop(key, None)
 
 
 class SlackPeople:
     def __init__(self, client: AsyncWebClient, groups: GroupDirectory, ttl_s: float = 120) -> None:
         self.client = client
         self.groups = groups
-        self._users = _TTLCache(ttl_s)
-        self._channels = _TTLCache(ttl_s)
+        self._users = TTLCache(ttl_s)
+        self._channels = TTLCache(ttl_s)
         self._lookups = asyncio.Semaphore(8)
 
     async def principal(self, user_id: str) -> Principal | None:

@@ -1,0 +1,214 @@
+"""The Teams bot on the Microsoft 365 Agents SDK: 1:1 chats, mentions, feedback, reactions.
+
+Same answer service, runner, answer log and access rules as the Slack bot; only the
+transport differs. Each answer message is recorded with its activity id, so Teams' feedback
+(`message/submitAction`) and reactions map back to (query, passage, label) pairs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from microsoft_agents.activity import Activity, ActivityTypes
+from microsoft_agents.hosting.aiohttp import CloudAdapter
+from microsoft_agents.hosting.core import (
+    AgentApplication,
+    MemoryStorage,
+    TurnContext,
+    TurnState,
+)
+from microsoft_agents.hosting.core.authorization import (
+    AgentAuthConfiguration,
+    AnonymousTokenProvider,
+)
+from microsoft_agents.hosting.core.authorization.connection_manager import ConnectionManager
+
+from indexing.answerlog import AnswerLog
+from indexing.errors import ConfigError
+from indexing.settings import Settings
+
+from ..dedupe import Deduper
+from ..feedback import reaction_label
+from ..runner import AnswerRunner
+from .people import TeamsPeople, conversation_key
+from .render import answer_activity
+
+log = logging.getLogger(__name__)
+PLATFORM = "teams"
+SORRY = "Sorry, I could not answer that just now. Please try again in a minute."
+
+
+@dataclass
+class TeamsBot:
+    runner: AnswerRunner
+    answer_log: AnswerLog
+    people: TeamsPeople
+    deduper: Deduper
+
+
+def auth_configuration(settings: Settings) -> AgentAuthConfiguration:
+    """Who may call /api/messages: Bot Framework tokens for our app id, or anyone (dev only)."""
+    password = settings.teams_app_password
+    if not settings.teams_anonymous:
+        for name, value in (("APP_ID", settings.teams_app_id), ("APP_PASSWORD", password)):
+            if not value:
+                raise ConfigError(
+                    f"KNOWHERE_TEAMS_{name} is not set (from the Azure Bot registration; for "
+                    "local development without tokens set KNOWHERE_TEAMS_ANONYMOUS=true)"
+                )
+    return AgentAuthConfiguration(
+        client_id=settings.teams_app_id,
+        tenant_id=settings.teams_tenant_id,
+        client_secret=password.get_secret_value() if password else None,
+        anonymous_allowed=settings.teams_anonymous,
+    )
+
+
+def _token_provider(config: AgentAuthConfiguration) -> Any:
+    """Replies carry an Entra token (client secret); none in anonymous development mode."""
+    if config.CLIENT_SECRET:
+        from microsoft_agents.authentication.msal import MsalAuth
+
+        return MsalAuth(config)
+    return AnonymousTokenProvider()
+
+
+def build_agent(
+    bot: TeamsBot, config: AgentAuthConfiguration
+) -> tuple[AgentApplication[TurnState], CloudAdapter]:
+    connections = ConnectionManager(
+        provider_factory=_token_provider,
+        connections_configurations={"SERVICE_CONNECTION": config},
+    )
+    adapter = CloudAdapter(connection_manager=connections)
+    agent = AgentApplication[TurnState](storage=MemoryStorage(), connection_manager=connections)
+
+    @agent.activity(ActivityTypes.message)
+    async def on_message(context: TurnContext, _: TurnState) -> None:
+        activity = context.activity
+        if not await bot.deduper.first_time(f"teams:{activity.conversation.id}:{activity.id}"):
+            return  # a redelivery of a message already answered
+        personal = activity.conversation.conversation_type == "personal"
+        if not personal and not activity.is_recipient_mentioned():
+            return  # channels and group chats: only when mentioned
+        question = (activity.remove_recipient_mention() or activity.text or "").strip()
+        if not question:
+            return
+        await context.send_activity(Activity(type=ActivityTypes.typing))
+        try:
+            audience = await (
+                bot.people.person(context) if personal else bot.people.conversation(context)
+            )
+            answer = await bot.runner.ask(question, audience, [])
+            sent = await context.send_activity(answer_activity(answer))
+        except Exception:
+            log.exception("answering in Teams failed")
+            await context.send_activity(SORRY)
+            return
+        sender = activity.from_property
+        await asyncio.to_thread(
+            bot.answer_log.record,
+            answer,
+            PLATFORM,
+            activity.conversation.id,
+            sender.aad_object_id or sender.id,
+            None,
+            sent.id if sent else None,
+        )
+
+    @agent.activity(ActivityTypes.invoke)
+    async def on_invoke(context: TurnContext, _: TurnState) -> None:
+        activity = context.activity
+        if activity.name == "message/submitAction":
+            await _feedback(bot, context)
+        # Teams expects an empty 200 for the feedback invoke.
+        await context.send_activity(
+            Activity(type=ActivityTypes.invoke_response, value={"status": 200})
+        )
+
+    @agent.message_reaction("reactionsAdded")
+    async def on_reactions_added(context: TurnContext, _: TurnState) -> None:
+        await _reactions(bot, context, context.activity.reactions_added or [], added=True)
+
+    @agent.message_reaction("reactionsRemoved")
+    async def on_reactions_removed(context: TurnContext, _: TurnState) -> None:
+        await _reactions(bot, context, context.activity.reactions_removed or [], added=False)
+
+    @agent.conversation_update("membersAdded")
+    async def on_members_added(context: TurnContext, _: TurnState) -> None:
+        _forget(bot, context)
+
+    @agent.conversation_update("membersRemoved")
+    async def on_members_removed(context: TurnContext, _: TurnState) -> None:
+        _forget(bot, context)
+
+    return agent, adapter
+
+
+def _forget(bot: TeamsBot, context: TurnContext) -> None:
+    """Membership changed: never answer for the old member list."""
+    bot.people.forget(conversation_key(context.activity))
+
+
+def _user(context: TurnContext) -> str:
+    sender = context.activity.from_property
+    return str(sender.aad_object_id or sender.id)
+
+
+async def _answer_of(bot: TeamsBot, context: TurnContext) -> str | None:
+    activity = context.activity
+    if not activity.reply_to_id:
+        return None
+    return await asyncio.to_thread(
+        bot.answer_log.answer_for_message, PLATFORM, activity.conversation.id, activity.reply_to_id
+    )
+
+
+async def _feedback(bot: TeamsBot, context: TurnContext) -> None:
+    value: dict[str, Any] = (
+        context.activity.value if isinstance(context.activity.value, dict) else {}
+    )
+    if value.get("actionName") != "feedback":
+        return
+    action: dict[str, Any] = value.get("actionValue") or {}
+    named = reaction_label(str(action.get("reaction", "")))
+    answer_id = await _answer_of(bot, context)
+    if named is None or answer_id is None:
+        return
+    comment = None
+    try:
+        comment = json.loads(action.get("feedback") or "{}").get("feedbackText") or None
+    except (ValueError, AttributeError):
+        comment = None
+    await asyncio.to_thread(
+        bot.answer_log.add_feedback,
+        answer_id,
+        _user(context),
+        "teams-feedback",
+        "vote",
+        named[1],
+        comment,
+    )
+
+
+async def _reactions(bot: TeamsBot, context: TurnContext, reactions: list, added: bool) -> None:
+    answer_id = await _answer_of(bot, context)
+    if answer_id is None:
+        return
+    for reaction in reactions:
+        named = reaction_label(str(reaction.type or ""))
+        if named is None:
+            continue
+        signal, label = named
+        if added:
+            await asyncio.to_thread(
+                bot.answer_log.add_feedback, answer_id, _user(context), "reaction", signal, label
+            )
+        else:
+            await asyncio.to_thread(
+                bot.answer_log.withdraw, answer_id, _user(context), "reaction", signal
+            )

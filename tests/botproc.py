@@ -1,0 +1,61 @@
+"""Start a bot (`knowhere-bot …`) as its own process for end-to-end tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from indexing.settings import Settings
+
+
+def bot_env(settings: Settings, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KNOWHERE_")}
+    env.update(
+        KNOWHERE_HOME=str(settings.home),
+        KNOWHERE_WEAVIATE_HTTP_PORT=str(settings.weaviate_http_port),
+        KNOWHERE_WEAVIATE_GRPC_PORT=str(settings.weaviate_grpc_port),
+        KNOWHERE_REDIS_URL=settings.redis_url,
+        KNOWHERE_COLLECTION=settings.collection,
+        KNOWHERE_EMBED_MODEL=settings.embed_model,
+        KNOWHERE_GROUPS_FILE=str(settings.groups_file),
+        KNOWHERE_DATABASE_URL=str(settings.database_url),
+    )
+    env.update(extra)
+    return env
+
+
+@contextlib.contextmanager
+def running_bot(args: list[str], env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """The bot's base URL once /healthz answers; its log is shown if it never does."""
+    port = args[args.index("--port") + 1]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", *args],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"bot did not start:\n{log_path.read_text()}")
+                time.sleep(0.3)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=30)

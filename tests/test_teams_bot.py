@@ -1,0 +1,251 @@
+"""The Teams bot end to end over HTTP: signed activities in, connector calls out (a stand-in)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from botproc import bot_env, running_bot
+from teams_standin import APP_ID, TeamsStandIn, activity
+
+from indexing.answerlog import AnswerLog
+from indexing.localservices import free_port
+from indexing.settings import Settings
+
+SALARY_QUESTION = "What is the salary band for software engineers?"
+ALICE_CHAT, GENERAL = "a:1alice-personal-chat", "19:general@thread.tacv2"
+TEAM = "19:team-northwind@thread.tacv2"
+HR_TEAM, HR_CHANNEL = "19:team-hr@thread.tacv2", "19:hr-general@thread.tacv2"
+
+
+@pytest.fixture(scope="module")
+def teams() -> Iterator[TeamsStandIn]:
+    standin = TeamsStandIn()
+    state = standin.state
+    state.add_member("29:alice", "Alice", "alice@northwind.example")  # in hr
+    state.add_member("29:bob", "Bob", "bob@northwind.example")
+    state.add_member("29:carol", "Carol", "carol@northwind.example")
+    state.rosters[TEAM] = ["29:alice", "29:bob", "29:carol"]
+    state.rosters[HR_TEAM] = ["29:alice"]
+    yield standin
+    standin.close()
+
+
+@pytest.fixture(scope="module")
+def bot(company_settings: Settings, teams: TeamsStandIn) -> Iterator[str]:
+    """The bot in local-development mode (anonymous explicitly allowed, as with an emulator)."""
+    env = bot_env(company_settings, KNOWHERE_TEAMS_ANONYMOUS="true")
+    log_path = company_settings.home / "teams-bot.log"
+    with running_bot(["teams", "--port", str(free_port())], env, log_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def secured_bot(company_settings: Settings, teams: TeamsStandIn) -> Iterator[str]:
+    """The bot as deployed: Bot Framework tokens required, keys from the metadata stand-in."""
+    env = bot_env(
+        company_settings,
+        KNOWHERE_TEAMS_APP_ID=APP_ID,
+        KNOWHERE_TEAMS_APP_PASSWORD="test-client-secret",
+        KNOWHERE_TEAMS_OPENID_METADATA_URL=teams.metadata_url,
+    )
+    log_path = company_settings.home / "teams-secured-bot.log"
+    with running_bot(["teams", "--port", str(free_port())], env, log_path) as url:
+        yield url
+    assert "test-client-secret" not in log_path.read_text()
+
+
+@pytest.fixture
+def answer_log(company_settings: Settings) -> Iterator[AnswerLog]:
+    log = AnswerLog(str(company_settings.database_url))
+    yield log
+    log.close()
+
+
+def member(teams: TeamsStandIn, user_id: str) -> dict[str, Any]:
+    return teams.state.members[user_id]
+
+
+def post(
+    bot: str, teams: TeamsStandIn, body: dict[str, Any], token: str | None = None
+) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.post(f"{bot}/api/messages", json=body, headers=headers, timeout=60)
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting")
+
+
+def replies_to(teams: TeamsStandIn, body: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s.activity for s in list(teams.state.sent) if s.reply_to == body["id"]]
+
+
+def ask(bot: str, teams: TeamsStandIn, body: dict[str, Any]) -> tuple[list[dict], dict]:
+    assert post(bot, teams, body).status_code in (200, 202)
+    sent = wait_for(lambda: [a for a in replies_to(teams, body) if a["type"] == "message"])
+    return replies_to(teams, body), sent[0]
+
+
+def cited(answer: dict[str, Any]) -> str:
+    return json.dumps(answer.get("entities", []))
+
+
+def test_a_personal_chat_gets_typing_then_a_cited_ai_labelled_answer(bot, teams):
+    body = activity(
+        teams.service_url, ALICE_CHAT, member(teams, "29:alice"), "How many vacation days do I get?"
+    )
+    replies, answer = ask(bot, teams, body)
+    assert replies[0]["type"] == "typing"
+    assert "28 days" in answer["text"] and "[1]" in answer["text"]
+    entity = answer["entities"][0]
+    assert entity["@type"] == "Message" and entity["additionalType"] == ["AIGeneratedContent"]
+    assert entity["citation"][0]["position"] == 1
+    assert "Vacation" in entity["citation"][0]["appearance"]["name"]
+    assert answer["channelData"]["feedbackLoopEnabled"] is True
+
+
+def test_channels_answer_mentions_only_and_only_with_what_every_member_may_read(bot, teams):
+    alice = member(teams, "29:alice")
+    channel = {
+        "channelData": {
+            "team": {"id": TEAM},
+            "channel": {"id": GENERAL},
+            "tenant": {"id": "tenant-1"},
+        }
+    }
+    unmentioned = activity(
+        teams.service_url, GENERAL, alice, SALARY_QUESTION, conversation_type="channel", **channel
+    )
+    assert post(bot, teams, unmentioned).status_code in (200, 202)
+
+    mentioned = activity(
+        teams.service_url,
+        GENERAL,
+        alice,
+        SALARY_QUESTION,
+        conversation_type="channel",
+        mention=True,
+        **channel,
+    )
+    _, answer = ask(bot, teams, mentioned)
+    assert "85,000" not in answer["text"] and "salaries" not in cited(answer).lower()
+    assert replies_to(teams, unmentioned) == []
+
+    hr_only = activity(
+        teams.service_url,
+        HR_CHANNEL,
+        alice,
+        SALARY_QUESTION,
+        conversation_type="channel",
+        mention=True,
+        channelData={"team": {"id": HR_TEAM}, "channel": {"id": HR_CHANNEL}},
+    )
+    _, answer = ask(bot, teams, hr_only)  # every member of the HR team is in hr
+    assert "85,000" in answer["text"]
+
+    private = activity(teams.service_url, ALICE_CHAT, alice, SALARY_QUESTION)
+    _, answer = ask(bot, teams, private)  # Alice alone, in hr
+    assert "85,000" in answer["text"]
+
+
+def answered(bot: str, teams: TeamsStandIn, question: str) -> tuple[str, str]:
+    body = activity(teams.service_url, ALICE_CHAT, member(teams, "29:alice"), question)
+    ask(bot, teams, body)
+    message = next(
+        s for s in teams.state.sent if s.reply_to == body["id"] and s.activity["type"] == "message"
+    )
+    return message.id, body["id"]
+
+
+def test_like_and_dislike_with_text_become_pairs(bot, teams, answer_log):
+    message_id, _ = answered(bot, teams, "Who do I tell when my laptop is stolen?")
+    answer_id = answer_log.answer_for_message("teams", ALICE_CHAT, message_id)
+    assert answer_id
+
+    for user, reaction, text in (("29:bob", "like", "spot on"), ("29:carol", "dislike", "old")):
+        invoke = activity(
+            teams.service_url,
+            ALICE_CHAT,
+            member(teams, user),
+            kind="invoke",
+            name="message/submitAction",
+            replyToId=message_id,
+            value={
+                "actionName": "feedback",
+                "actionValue": {
+                    "reaction": reaction,
+                    "feedback": json.dumps({"feedbackText": text}),
+                },
+            },
+        )
+        response = post(bot, teams, invoke)
+        assert response.status_code == 200
+        assert response.content in (b"", b"{}", b"null")
+
+    pairs = [p for p in answer_log.pairs() if p.answer_id == answer_id]
+    assert {(p.user, p.label) for p in pairs} == {("aad-bob", 1), ("aad-carol", -1)}
+    assert all(p.passage and p.query for p in pairs)
+
+
+def test_a_like_reaction_is_a_pair_and_removing_it_withdraws_it(bot, teams, answer_log):
+    message_id, _ = answered(bot, teams, "How do I connect to the VPN?")
+    answer_id = answer_log.answer_for_message("teams", ALICE_CHAT, message_id)
+    bob = member(teams, "29:bob")
+    added = activity(
+        teams.service_url,
+        ALICE_CHAT,
+        bob,
+        kind="messageReaction",
+        replyToId=message_id,
+        reactionsAdded=[{"type": "like"}],
+    )
+    assert post(bot, teams, added).status_code in (200, 202)
+    assert {(p.user, p.label) for p in answer_log.pairs() if p.answer_id == answer_id} == {
+        ("aad-bob", 1)
+    }
+    removed = activity(
+        teams.service_url,
+        ALICE_CHAT,
+        bob,
+        kind="messageReaction",
+        replyToId=message_id,
+        reactionsRemoved=[{"type": "like"}],
+    )
+    assert post(bot, teams, removed).status_code in (200, 202)
+    assert not [p for p in answer_log.pairs() if p.answer_id == answer_id]
+
+
+def test_requests_without_a_valid_bot_framework_token_are_refused(secured_bot, teams):
+    bot = secured_bot
+    body = activity(teams.service_url, ALICE_CHAT, member(teams, "29:alice"), "hello")
+    assert post(bot, teams, body).status_code == 401
+    assert post(bot, teams, body, token="not-a-jwt").status_code == 401
+    assert post(bot, teams, body, token=teams.token(trusted=False)).status_code == 401
+    assert post(bot, teams, body, token=teams.token(audience="someone-else")).status_code == 401
+    assert post(bot, teams, body, token=teams.token(lifetime=-3600)).status_code == 401
+    time.sleep(0.5)
+    assert replies_to(teams, body) == []
+
+
+def test_the_same_activity_delivered_twice_is_answered_once(bot, teams):
+    body = activity(
+        teams.service_url,
+        ALICE_CHAT,
+        member(teams, "29:alice"),
+        "What happens to unused vacation days?",
+    )
+    ask(bot, teams, body)
+    assert post(bot, teams, body).status_code in (200, 202)
+    time.sleep(1)
+    assert len([a for a in replies_to(teams, body) if a["type"] == "message"]) == 1
