@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
+import torch
 import typer
 from aiohttp import ClientSession, ClientTimeout, web
 
@@ -48,7 +51,10 @@ def _runner(settings: Settings, weaviate_client: Any) -> AnswerRunner:
         return CeleryRunner(settings)
     service = wiring.build_answer_service(weaviate_client, settings)
     service.retriever.embedder.get_query_embedding("warm up")  # load the model now
-    return InlineRunner(service)
+    threads = settings.answer_threads
+    if threads > 1:  # small batches: several one-core answers beat one many-core answer
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // threads))
+    return InlineRunner(service, concurrency=threads)
 
 
 @app.command()
@@ -148,6 +154,23 @@ def teams(
     finally:
         weaviate_client.close()
         bot.answer_log.close()
+
+
+@app.command("teams-package")
+def teams_package(
+    host: Annotated[str, typer.Option(help="Public host of the bot, e.g. knowhere.example.com")],
+    app_id: Annotated[
+        str | None, typer.Option(help="Azure Bot app id (default: KNOWHERE_TEAMS_APP_ID)")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Where to write the zip")] = Path("knowhere-teams.zip"),
+) -> None:
+    """Build the Teams app package to upload (manifest + icons from deploy/teams/)."""
+    from .teams.package import build_package
+
+    chosen = app_id or Settings().teams_app_id
+    if not chosen:
+        raise ConfigError("give --app-id or set KNOWHERE_TEAMS_APP_ID")
+    typer.echo(str(build_package(chosen, host, out)))
 
 
 def main() -> None:

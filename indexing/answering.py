@@ -8,6 +8,8 @@ that quotes the passage sentences closest to the question (the offline default: 
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,6 +20,7 @@ from .errors import GenerationError, ServiceUnavailable
 from .localservices import free_port
 from .store import Hit
 
+SENTENCE_CACHE = 20_000  # sentence vectors kept by the extractive generator
 NO_ANSWER = "I could not find anything about that in the indexed sources."
 SYSTEM_PROMPT = (
     "You answer questions for employees using only the numbered sources you are given. "
@@ -128,6 +131,23 @@ class ExtractiveGenerator:
         self.max_sentences = max_sentences
         self.margin = margin  # keep sentences scoring within this of the best one
         self.passage_weight = passage_weight
+        # Popular passages come back again and again: their sentences are embedded once.
+        self._sentences: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _sentence_vectors(self, sentences: list[str]) -> np.ndarray:
+        with self._lock:
+            missing = list(dict.fromkeys(s for s in sentences if s not in self._sentences))
+            if missing:
+                for sentence, vector in zip(
+                    missing, np.asarray(self.embedder.embed(missing)), strict=True
+                ):
+                    self._sentences[sentence] = vector
+            for sentence in sentences:
+                self._sentences.move_to_end(sentence)
+            while len(self._sentences) > SENTENCE_CACHE:
+                self._sentences.popitem(last=False)
+            return np.stack([self._sentences[s] for s in sentences])
 
     def generate(self, question: str, passages: list[Hit]) -> str:
         candidates = [
@@ -137,11 +157,12 @@ class ExtractiveGenerator:
         ]
         if not candidates:
             return NO_ANSWER
-        vectors = np.asarray(self.embedder.embed([question] + [s for _, s in candidates]))
+        asked = np.asarray(self.embedder.get_query_embedding(question))
+        sentences = self._sentence_vectors([s for _, s in candidates])
         # Sentence-to-question similarity plus the passage's retrieval score (fused hybrid
         # score, best passage = 1): a sentence of a well-ranked passage beats a lookalike.
         retrieval = np.asarray([passages[number - 1].score for number, _ in candidates])
-        scores = vectors[1:] @ vectors[0] + self.passage_weight * retrieval
+        scores = sentences @ asked + self.passage_weight * retrieval
         top = np.argsort(-scores)[: self.max_sentences]
         best = [i for i in top if scores[i] >= scores[top[0]] - self.margin]
         best_by_passage = sorted(best, key=lambda i: (candidates[i][0], i))

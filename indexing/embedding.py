@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Literal
 
@@ -56,6 +57,8 @@ class SentenceEmbedder(BaseEmbedding):
     _model: Any = PrivateAttr()
     _texts_embedded: int = PrivateAttr(default=0)
     _version: str = PrivateAttr(default="")
+    # The answer service embeds a question for retrieval and again to pick sentences.
+    _recent_queries: OrderedDict[str, list[float]] = PrivateAttr(default_factory=OrderedDict)
 
     def __init__(
         self,
@@ -126,7 +129,14 @@ class SentenceEmbedder(BaseEmbedding):
         return vectors.float().cpu().tolist()
 
     def _get_query_embedding(self, query: str) -> list[float]:
-        return self.embed([query])[0]
+        recent = self._recent_queries
+        vector = recent.get(query)
+        if vector is None:
+            vector = self.embed([query])[0]
+            recent[query] = vector
+            if len(recent) > RECENT_QUERIES:
+                recent.popitem(last=False)
+        return vector
 
     def _get_text_embedding(self, text: str) -> list[float]:
         return self.embed([text])[0]
@@ -139,6 +149,9 @@ class SentenceEmbedder(BaseEmbedding):
 
     async def _aget_text_embedding(self, text: str) -> list[float]:
         return self._get_text_embedding(text)
+
+
+RECENT_QUERIES = 256
 
 
 def _model_version(model_name: str, model_path: str) -> str:

@@ -66,6 +66,7 @@ class Settings(BaseSettings):
 
     # Bots: answer in the bot process, or on Celery workers (the `answers` queue).
     answer_runner: Literal["inline", "celery"] = "inline"
+    answer_threads: int = Field(default=1, ge=1)  # answers computed at once in a bot process
     bot_host: str = "127.0.0.1"
     bot_port: int = 3000
 

@@ -249,3 +249,48 @@ def test_the_same_activity_delivered_twice_is_answered_once(bot, teams):
     assert post(bot, teams, body).status_code in (200, 202)
     time.sleep(1)
     assert len([a for a in replies_to(teams, body) if a["type"] == "message"]) == 1
+
+
+def test_the_app_package_holds_the_manifest_with_our_ids_and_both_icons(tmp_path):
+    import subprocess
+    import sys
+    import zipfile
+
+    from PIL import Image
+
+    out = tmp_path / "knowhere-teams.zip"
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "teams-package",
+            "--host",
+            "https://bot.example.com/",
+            "--app-id",
+            APP_ID,
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert built.returncode == 0, built.stderr
+    with zipfile.ZipFile(out) as package:
+        assert sorted(package.namelist()) == ["color.png", "manifest.json", "outline.png"]
+        manifest = json.loads(package.read("manifest.json"))
+        assert manifest["id"] == manifest["bots"][0]["botId"] == APP_ID
+        assert manifest["validDomains"] == ["bot.example.com"]
+        assert set(manifest["bots"][0]["scopes"]) == {"personal", "team", "groupChat"}
+        with package.open("color.png") as color, package.open("outline.png") as outline:
+            assert Image.open(color).size == (192, 192)
+            assert Image.open(outline).size == (32, 32)
+
+    refused = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "teams-package", "--host", "x", "--app-id", "nope"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 1 and "not an app id" in refused.stderr

@@ -1,0 +1,157 @@
+"""The Teams bot under load: 20 conversations asking at once, offline (extractive) answers.
+
+The bot runs as its own process (`knowhere-bot teams`, anonymous development mode) on the
+zaragoza corpus; the Bot Connector stand-in from `tests/` records what it sends. Each round,
+`--conversations` 1:1 chats post a zaragoza test question at the same moment; measured from
+the moment each request is sent: the first typing indicator (target p95 ≤ 1 s) and the
+answer message (target p95 ≤ 3 s).
+
+    knowhere services up
+    python benchmarks/teams_bot.py [--model all-mpnet-base-v2] [--conversations 20] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+from common import ZARAGOZA, machine, save
+from slack_bot import summary
+
+from indexing import wiring
+from indexing.evaluation import eval_collection_name, load_beir
+from indexing.localservices import free_port
+from indexing.settings import Settings
+from indexing.store import connect
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+from botproc import bot_env  # noqa: E402
+from teams_standin import TeamsStandIn, activity  # noqa: E402
+
+
+def start_bot(settings: Settings, port: int, log: Path, threads: int):
+    import subprocess
+
+    import httpx
+
+    env = bot_env(
+        settings,
+        KNOWHERE_TEAMS_ANONYMOUS="true",
+        KNOWHERE_ANSWER_MODE="extractive",
+        KNOWHERE_ANSWER_THREADS=str(threads),
+    )
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "teams", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            time.sleep(0.3)
+    raise SystemExit(f"bot did not start:\n{log.read_text()}")
+
+
+async def round_of(teams: TeamsStandIn, url: str, questions: list[str], tag: str) -> tuple:
+    bodies = []
+    for i, question in enumerate(questions):
+        user = teams.state.members[f"29:user{i}"]
+        bodies.append(activity(teams.service_url, f"a:{tag}-chat{i}", user, question))
+    starts: dict[str, float] = {}
+    connector = aiohttp.TCPConnector(limit=0, force_close=True)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        gate = asyncio.Event()
+
+        async def one(body: dict) -> None:
+            await gate.wait()
+            starts[body["id"]] = time.monotonic()
+            async with session.post(f"{url}/api/messages", json=body) as response:
+                await response.read()
+
+        tasks = [asyncio.create_task(one(b)) for b in bodies]
+        await asyncio.sleep(0.1)
+        gate.set()
+        await asyncio.gather(*tasks)
+    typing, answers = [], []
+    for body in bodies:
+        sent = [s for s in teams.state.sent if s.reply_to == body["id"]]
+        first_typing = min(s.at for s in sent if s.activity["type"] == "typing")
+        answer = min(s.at for s in sent if s.activity["type"] == "message")
+        typing.append(first_typing - starts[body["id"]])
+        answers.append(answer - starts[body["id"]])
+    return typing, answers
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default="all-mpnet-base-v2")
+    parser.add_argument("--conversations", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--answer-threads", type=int, default=1)
+    args = parser.parse_args()
+
+    dataset = load_beir(ZARAGOZA, "test")
+    work = Path(tempfile.mkdtemp(prefix="knowhere-bench-teams-"))
+    settings = Settings(
+        embed_model=args.model,
+        collection=eval_collection_name(dataset.name, args.model),
+        database_url=f"sqlite:///{work / 'answers.db'}",
+        groups_file=None,
+    )
+    with connect(settings) as client:  # the corpus, indexed once (unchanged: nothing to do)
+        embedder = wiring.build_embedder(settings)
+        wiring.build_indexer(client, settings, dataset.name, embedder, settings.collection).index(
+            dataset.corpus, prune=True
+        )
+    questions = [q for qid, q in dataset.queries.items() if dataset.qrels.get(qid)]
+    (work / "groups.yml").write_text("groups: {}\n")
+    settings = settings.model_copy(update={"groups_file": work / "groups.yml"})
+
+    teams = TeamsStandIn()
+    for i in range(args.conversations):
+        teams.state.add_member(f"29:user{i}", f"User{i}", f"user{i}@example.com")
+    process, url = start_bot(settings, free_port(), work / "bot.log", args.answer_threads)
+    typing: list[float] = []
+    answers: list[float] = []
+    try:
+        asyncio.run(round_of(teams, url, questions[:2], "warmup"))
+        for r in range(args.rounds):
+            start = (r * args.conversations) % len(questions)
+            batch = (questions * 2)[start : start + args.conversations]
+            t, a = asyncio.run(round_of(teams, url, batch, f"r{r}"))
+            typing += t
+            answers += a
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        teams.close()
+    save(
+        f"teams_bot_{args.model}",
+        {
+            "model": args.model,
+            "mode": "extractive (offline)",
+            "concurrent_conversations": args.conversations,
+            "rounds": args.rounds,
+            "answer_threads": args.answer_threads,
+            "first_typing": summary(typing),
+            "answer": summary(answers),
+            "machine": machine(),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
