@@ -3,11 +3,11 @@
 The bot runs as its own process (`knowhere-bot slack`) on the zaragoza corpus, against the
 Slack Web API stand-in from `tests/`. Signed `app_mention` events are posted to it:
 
-1. a burst of `--burst` concurrent events: acknowledgement latency (HTTP response time,
+1. then a burst of `--burst` concurrent events: acknowledgement latency (HTTP response time,
    target p99 ≤ 100 ms) and time to the "Searching…" placeholder (target p95 ≤ 1 s);
-2. the test questions one at a time: time to the full answer (`chat.update`, target
-   p95 ≤ 3 s), and the share of answers whose citations include a passage that the qrels
-   mark relevant (target ≥ 90 %), read back from the bot's answer log.
+2. first, the test questions one at a time (cold: no passage seen before): time to the full
+   answer (`chat.update`, target p95 ≤ 3 s), and the share of answers whose citations include
+   a passage that the qrels mark relevant (target ≥ 90 %), read back from the answer log.
 
     knowhere services up
     python benchmarks/slack_bot.py [--model all-mpnet-base-v2] [--burst 50] [--questions 0]
@@ -179,7 +179,7 @@ async def burst(slack: SlackStandIn, url: str, questions: list[str]) -> dict:
     return {
         "ack": summary(acks),
         "placeholder": summary(placeholders),
-        "answer_under_burst": summary(answers),
+        "answer_under_burst_warm_cache": summary(answers),
     }
 
 
@@ -239,6 +239,8 @@ def main() -> None:
             dataset.corpus, prune=True
         )
     questions = [(qid, q) for qid, q in dataset.queries.items() if dataset.qrels.get(qid)]
+    dev = load_beir(ZARAGOZA, "dev")
+    warm_up = [(qid, q) for qid, q in dev.queries.items() if dev.qrels.get(qid)][:3]
     bursting = [q for _, q in (questions * (args.burst // len(questions) + 1))[: args.burst]]
     if args.questions:
         questions = questions[: args.questions]
@@ -252,9 +254,11 @@ def main() -> None:
             settings, collection, slack.api_url, db, free_port(), work / "bot.log"
         )
         try:
-            asyncio.run(sequential(slack, url, questions[:3]))  # warm up
-            loaded = asyncio.run(burst(slack, url, bursting))
+            asyncio.run(sequential(slack, url, warm_up))  # load everything once
+            # One at a time first: the extractive answer caches sentence vectors, so these
+            # answers meet every passage for the first time (cold).
             latencies, threads = asyncio.run(sequential(slack, url, questions))
+            loaded = asyncio.run(burst(slack, url, bursting))
         finally:
             process.terminate()
             process.wait(timeout=30)

@@ -117,6 +117,8 @@ def main() -> None:
             dataset.corpus, prune=True
         )
     questions = [q for qid, q in dataset.queries.items() if dataset.qrels.get(qid)]
+    dev = load_beir(ZARAGOZA, "dev")
+    warm_up = [q for qid, q in dev.queries.items() if dev.qrels.get(qid)][:2]
     (work / "groups.yml").write_text("groups: {}\n")
     settings = settings.model_copy(update={"groups_file": work / "groups.yml"})
 
@@ -127,7 +129,7 @@ def main() -> None:
     typing: list[float] = []
     answers: list[float] = []
     try:
-        asyncio.run(round_of(teams, url, questions[:2], "warmup"))
+        asyncio.run(round_of(teams, url, warm_up, "warmup"))
         for r in range(args.rounds):
             start = (r * args.conversations) % len(questions)
             batch = (questions * 2)[start : start + args.conversations]

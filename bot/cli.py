@@ -40,6 +40,12 @@ def _secret(settings: Settings, name: str) -> str:
     return str(value.get_secret_value())
 
 
+def _responsive_event_loop() -> None:
+    # Answers are computed on a thread; the event loop that acknowledges requests must get
+    # the GIL back quickly (default 5 ms: under a burst, every await pays it again).
+    sys.setswitchinterval(0.0005)
+
+
 def _logging() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -54,6 +60,7 @@ def _runner(settings: Settings, weaviate_client: Any) -> AnswerRunner:
     threads = settings.answer_threads
     if threads > 1:  # small batches: several one-core answers beat one many-core answer
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // threads))
+    _responsive_event_loop()
     return InlineRunner(service, concurrency=threads)
 
 

@@ -119,6 +119,7 @@ class FeedbackPair:
     user: str
     via: str
     at: datetime
+    comment: str | None = None  # what the user wrote with the vote, if anything
 
 
 @dataclass(frozen=True)
@@ -360,6 +361,7 @@ class AnswerLog:
                     user=vote.user,
                     via=vote.via,
                     at=vote.created_at,
+                    comment=vote.comment,
                 )
                 for vote, query, passage in rows
             ]
