@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +37,7 @@ from indexing.store import connect
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
+from botproc import bot_env, running_bot  # noqa: E402
 from slack_standin import BOT_USER, SlackStandIn, event_body, signed_headers  # noqa: E402
 
 SECRET = "bench-signing-secret"
@@ -60,43 +59,6 @@ def summary(values: list[float]) -> dict[str, float]:
         "p99_ms": round(percentile(ms, 99), 1),
         "max_ms": round(max(ms), 1),
     }
-
-
-def start_bot(settings: Settings, collection: str, api_url: str, db: str, port: int, log: Path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KNOWHERE_")}
-    env.update(
-        KNOWHERE_HOME=str(settings.home),
-        KNOWHERE_REDIS_URL=settings.redis_url,
-        KNOWHERE_WEAVIATE_HTTP_PORT=str(settings.weaviate_http_port),
-        KNOWHERE_WEAVIATE_GRPC_PORT=str(settings.weaviate_grpc_port),
-        KNOWHERE_COLLECTION=collection,
-        KNOWHERE_EMBED_MODEL=settings.embed_model,
-        KNOWHERE_ANSWER_MODE="extractive",
-        KNOWHERE_DATABASE_URL=db,
-        KNOWHERE_SLACK_BOT_TOKEN="xoxb-test-token",
-        KNOWHERE_SLACK_SIGNING_SECRET=SECRET,
-        KNOWHERE_SLACK_API_URL=api_url,
-    )
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "slack", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None:
-            break
-        time.sleep(0.3)
-    raise SystemExit(f"bot did not start:\n{log.read_text()}")
 
 
 def mention(slack: SlackStandIn, question: str, user: str) -> dict:
@@ -250,18 +212,20 @@ def main() -> None:
     with SlackStandIn() as slack:
         slack.state.add_user("UASKER", "asker@example.com")
         slack.state.channels[CHANNEL] = ["UASKER", BOT_USER]
-        process, url = start_bot(
-            settings, collection, slack.api_url, db, free_port(), work / "bot.log"
+        env = bot_env(
+            settings.model_copy(update={"collection": collection, "database_url": db}),
+            KNOWHERE_ANSWER_MODE="extractive",
+            KNOWHERE_SLACK_BOT_TOKEN="xoxb-test-token",
+            KNOWHERE_SLACK_SIGNING_SECRET=SECRET,
+            KNOWHERE_SLACK_API_URL=slack.api_url,
         )
-        try:
+        args_ = ["slack", "--port", str(free_port())]
+        with running_bot(args_, env, work / "bot.log") as url:
             asyncio.run(sequential(slack, url, warm_up))  # load everything once
             # One at a time first: the extractive answer caches sentence vectors, so these
             # answers meet every passage for the first time (cold).
             latencies, threads = asyncio.run(sequential(slack, url, questions))
             loaded = asyncio.run(burst(slack, url, bursting))
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
     result = {
         "model": args.model,
         "mode": "extractive (offline)",

@@ -31,38 +31,8 @@ from indexing.store import connect
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
-from botproc import bot_env  # noqa: E402
+from botproc import bot_env, running_bot  # noqa: E402
 from teams_standin import TeamsStandIn, activity  # noqa: E402
-
-
-def start_bot(settings: Settings, port: int, log: Path, threads: int):
-    import subprocess
-
-    import httpx
-
-    env = bot_env(
-        settings,
-        KNOWHERE_TEAMS_ANONYMOUS="true",
-        KNOWHERE_ANSWER_MODE="extractive",
-        KNOWHERE_ANSWER_THREADS=str(threads),
-    )
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "teams", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            time.sleep(0.3)
-    raise SystemExit(f"bot did not start:\n{log.read_text()}")
 
 
 async def round_of(teams: TeamsStandIn, url: str, questions: list[str], tag: str) -> tuple:
@@ -109,7 +79,6 @@ def main() -> None:
         embed_model=args.model,
         collection=eval_collection_name(dataset.name, args.model),
         database_url=f"sqlite:///{work / 'answers.db'}",
-        groups_file=None,
     )
     with connect(settings) as client:  # the corpus, indexed once (unchanged: nothing to do)
         embedder = wiring.build_embedder(settings)
@@ -119,26 +88,28 @@ def main() -> None:
     questions = [q for qid, q in dataset.queries.items() if dataset.qrels.get(qid)]
     dev = load_beir(ZARAGOZA, "dev")
     warm_up = [q for qid, q in dev.queries.items() if dev.qrels.get(qid)][:2]
-    (work / "groups.yml").write_text("groups: {}\n")
-    settings = settings.model_copy(update={"groups_file": work / "groups.yml"})
 
     teams = TeamsStandIn()
     for i in range(args.conversations):
         teams.state.add_member(f"29:user{i}", f"User{i}", f"user{i}@example.com")
-    process, url = start_bot(settings, free_port(), work / "bot.log", args.answer_threads)
+    env = bot_env(
+        settings,
+        KNOWHERE_TEAMS_ANONYMOUS="true",
+        KNOWHERE_ANSWER_MODE="extractive",
+        KNOWHERE_ANSWER_THREADS=str(args.answer_threads),
+    )
     typing: list[float] = []
     answers: list[float] = []
     try:
-        asyncio.run(round_of(teams, url, warm_up, "warmup"))
-        for r in range(args.rounds):
-            start = (r * args.conversations) % len(questions)
-            batch = (questions * 2)[start : start + args.conversations]
-            t, a = asyncio.run(round_of(teams, url, batch, f"r{r}"))
-            typing += t
-            answers += a
+        with running_bot(["teams", "--port", str(free_port())], env, work / "bot.log") as url:
+            asyncio.run(round_of(teams, url, warm_up, "warmup"))
+            for r in range(args.rounds):
+                start = (r * args.conversations) % len(questions)
+                batch = (questions * 2)[start : start + args.conversations]
+                t, a = asyncio.run(round_of(teams, url, batch, f"r{r}"))
+                typing += t
+                answers += a
     finally:
-        process.terminate()
-        process.wait(timeout=30)
         teams.close()
     save(
         f"teams_bot_{args.model}",

@@ -1,4 +1,4 @@
-"""Start a bot (`knowhere-bot …`) as its own process for end-to-end tests."""
+"""Bots (`knowhere-bot …`) as their own processes, for end-to-end tests and benchmarks."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from indexing.settings import Settings
 
 
 def bot_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """`settings` as KNOWHERE_* variables (and nothing else of ours) for a subprocess."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KNOWHERE_")}
     env.update(
         KNOWHERE_HOME=str(settings.home),
@@ -25,11 +27,24 @@ def bot_env(settings: Settings, **extra: str) -> dict[str, str]:
         KNOWHERE_REDIS_URL=settings.redis_url,
         KNOWHERE_COLLECTION=settings.collection,
         KNOWHERE_EMBED_MODEL=settings.embed_model,
-        KNOWHERE_GROUPS_FILE=str(settings.groups_file),
-        KNOWHERE_DATABASE_URL=str(settings.database_url),
     )
+    if settings.groups_file:
+        env["KNOWHERE_GROUPS_FILE"] = str(settings.groups_file)
+    if settings.database_url:
+        env["KNOWHERE_DATABASE_URL"] = settings.database_url
     env.update(extra)
     return env
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 60) -> Any:
+    """The predicate's first truthy value, polled until `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting")
 
 
 @contextlib.contextmanager

@@ -80,17 +80,9 @@ def settings(weaviate_server, redis_server, tmp_path) -> Settings:
 @pytest.fixture
 def settings_env(settings: Settings) -> dict[str, str]:
     """The same settings as environment variables, for CLI and worker subprocesses."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KNOWHERE_")}
-    env.update(
-        KNOWHERE_HOME=str(settings.home),
-        KNOWHERE_WEAVIATE_HTTP_PORT=str(settings.weaviate_http_port),
-        KNOWHERE_WEAVIATE_GRPC_PORT=str(settings.weaviate_grpc_port),
-        KNOWHERE_REDIS_URL=settings.redis_url,
-        KNOWHERE_COLLECTION=settings.collection,
-        KNOWHERE_EMBED_MODEL=settings.embed_model,
-        KNOWHERE_WEAVIATE_BIN=str(find_weaviate_binary(_real_home())),
-    )
-    return env
+    from botproc import bot_env
+
+    return bot_env(settings, KNOWHERE_WEAVIATE_BIN=str(find_weaviate_binary(_real_home())))
 
 
 @pytest.fixture

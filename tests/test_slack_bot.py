@@ -8,13 +8,13 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from botproc import bot_env, running_bot
+from botproc import bot_env, running_bot, wait_for
 from conftest import REPO
 from slack_standin import (
     BOT_ID,
@@ -126,16 +126,6 @@ def mention(
     event["type"] = "app_mention"
     del event["channel_type"]
     return event
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting")
 
 
 def answer_update(slack: SlackStandIn, channel: str, placeholder_ts: str) -> dict[str, Any]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from botproc import bot_env, running_bot
+from botproc import bot_env, running_bot, wait_for
 from teams_standin import APP_ID, TeamsStandIn, activity
 
 from indexing.answerlog import AnswerLog
@@ -75,16 +75,6 @@ def post(
 ) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return httpx.post(f"{bot}/api/messages", json=body, headers=headers, timeout=60)
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting")
 
 
 def replies_to(teams: TeamsStandIn, body: dict[str, Any]) -> list[dict[str, Any]]:
