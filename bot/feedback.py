@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from indexing.answerlog import AnswerLog
+
 _LABELS = {"+1": 1, "thumbsup": 1, "like": 1, "-1": -1, "thumbsdown": -1, "dislike": -1}
 
 
@@ -12,3 +14,15 @@ def reaction_label(name: str) -> tuple[str, int] | None:
     if label is None:
         return None
     return ("+1" if label > 0 else "-1"), label
+
+
+def record_reaction(log: AnswerLog, answer_id: str, user: str, name: str, added: bool) -> None:
+    """A thumbs reaction on an answer: added is a vote, removed withdraws it; others are ignored."""
+    named = reaction_label(name)
+    if named is None:
+        return
+    signal, label = named
+    if added:
+        log.add_feedback(answer_id, user, "reaction", signal, label)
+    else:
+        log.withdraw(answer_id, user, "reaction", signal)

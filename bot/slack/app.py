@@ -28,7 +28,7 @@ from indexing.answerservice import Turn
 from indexing.store import ChunkStore
 
 from ..dedupe import Deduper
-from ..feedback import reaction_label
+from ..feedback import reaction_label, record_reaction
 from ..runner import AnswerRunner
 from .people import SlackPeople
 from .render import SEARCHING, answer_blocks, fallback_text
@@ -202,24 +202,17 @@ def _readable(store: ChunkStore, chunk_ids: list[str], audience: Audience) -> bo
 
 
 async def _reaction(bot: SlackBot, event: dict[str, Any], added: bool) -> None:
-    named = reaction_label(event.get("reaction", ""))
     item = event.get("item", {})
-    if named is None or item.get("type") != "message":
-        return
-    signal, label = named
+    if reaction_label(event.get("reaction", "")) is None or item.get("type") != "message":
+        return  # not a thumbs reaction on a message: no need to look anything up
     answer_id = await asyncio.to_thread(
         bot.answer_log.answer_for_message, PLATFORM, item["channel"], item["ts"]
     )
     if answer_id is None:
         return  # a reaction on some other message
-    if added:
-        await asyncio.to_thread(
-            bot.answer_log.add_feedback, answer_id, event["user"], "reaction", signal, label
-        )
-    else:
-        await asyncio.to_thread(
-            bot.answer_log.withdraw, answer_id, event["user"], "reaction", signal
-        )
+    await asyncio.to_thread(
+        record_reaction, bot.answer_log, answer_id, event["user"], event["reaction"], added
+    )
 
 
 async def _history(client: AsyncWebClient, channel: str, thread: str, skip: set[str]) -> list[Turn]:

@@ -32,7 +32,7 @@ from indexing.errors import ConfigError
 from indexing.settings import Settings
 
 from ..dedupe import Deduper
-from ..feedback import reaction_label
+from ..feedback import reaction_label, record_reaction
 from ..runner import AnswerRunner
 from .people import TeamsPeople, conversation_key
 from .render import answer_activity
@@ -200,15 +200,11 @@ async def _reactions(bot: TeamsBot, context: TurnContext, reactions: list, added
     if answer_id is None:
         return
     for reaction in reactions:
-        named = reaction_label(str(reaction.type or ""))
-        if named is None:
-            continue
-        signal, label = named
-        if added:
-            await asyncio.to_thread(
-                bot.answer_log.add_feedback, answer_id, _user(context), "reaction", signal, label
-            )
-        else:
-            await asyncio.to_thread(
-                bot.answer_log.withdraw, answer_id, _user(context), "reaction", signal
-            )
+        await asyncio.to_thread(
+            record_reaction,
+            bot.answer_log,
+            answer_id,
+            _user(context),
+            str(reaction.type or ""),
+            added,
+        )
