@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -25,16 +24,13 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    create_engine,
     select,
     update,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from .answering import Answer, Citation
-from .errors import ServiceUnavailable
+from .database import open_database, safe_url
 
 
 def _now() -> datetime:
@@ -104,6 +100,8 @@ class FeedbackRow(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A vote on one cited source (its number) instead of on the whole answer.
+    passage: Mapped[int | None] = mapped_column(Integer)
 
 
 @dataclass(frozen=True)
@@ -132,29 +130,12 @@ class StoredAnswer:
     answer: Answer
 
 
-def safe_url(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
-
-
 class AnswerLog:
     """Record answers and feedback; read feedback back as training pairs."""
 
     def __init__(self, url: str) -> None:
-        parsed = make_url(url)
-        options: dict[str, Any] = {"pool_pre_ping": True}
-        if parsed.get_backend_name() == "sqlite":
-            if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            options["connect_args"] = {"timeout": 30}
         self.url = safe_url(url)
-        self.engine = create_engine(url, **options)
-        try:
-            Base.metadata.create_all(self.engine)
-        except OperationalError as err:
-            raise ServiceUnavailable(
-                "Database", self.url, "Check KNOWHERE_DATABASE_URL and that the server is up."
-            ) from err
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.engine, self._sessions = open_database(url, Base.metadata)
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
@@ -296,8 +277,11 @@ class AnswerLog:
         signal: str,
         label: int,
         comment: str | None = None,
+        passage: int | None = None,
     ) -> None:
-        """Record a vote. A user's earlier vote through the same `via` and `signal` is replaced."""
+        """Record a vote on the answer, or on its cited source number `passage`.
+
+        A user's earlier vote through the same `via` and `signal` is replaced."""
         with self._session() as session:
             self._withdraw(session, answer_id, user, via, signal)
             session.add(
@@ -308,6 +292,7 @@ class AnswerLog:
                     signal=signal,
                     label=label,
                     comment=comment,
+                    passage=passage,
                 )
             )
 
@@ -341,15 +326,32 @@ class AnswerLog:
         return int(getattr(result, "rowcount", 0) or 0)
 
     def pairs(self) -> list[FeedbackPair]:
-        """(query, passage, label) for every active vote and every passage its answer cited."""
+        """(query, passage, label) for every active vote: a vote on the answer labels every
+        passage it cited, a vote on one source labels that passage (and overrides the same
+        user's answer vote for it)."""
         with self._session() as session:
-            rows = session.execute(
+            found = session.execute(
                 select(FeedbackRow, AnswerRow.standalone_query, PassageRow)
                 .join(AnswerRow, AnswerRow.id == FeedbackRow.answer_id)
                 .join(PassageRow, PassageRow.answer_id == FeedbackRow.answer_id)
-                .where(FeedbackRow.withdrawn_at.is_(None), PassageRow.cited.is_(True))
+                .where(
+                    FeedbackRow.withdrawn_at.is_(None),
+                    PassageRow.cited.is_(True),
+                    (FeedbackRow.passage.is_(None)) | (FeedbackRow.passage == PassageRow.number),
+                )
                 .order_by(FeedbackRow.id, PassageRow.number)
             ).all()
+            by_source = {
+                (vote.answer_id, vote.user, passage.number)
+                for vote, _, passage in found
+                if vote.passage is not None
+            }
+            rows = [
+                (vote, query, passage)
+                for vote, query, passage in found
+                if vote.passage is not None
+                or (vote.answer_id, vote.user, passage.number) not in by_source
+            ]
             return [
                 FeedbackPair(
                     query=query,

@@ -127,5 +127,5 @@ class AnswerService:
             citations=citations,
             standalone_query=query,
             confidence=confidence,
-            embedder=self.retriever.embedder.version,
+            embedder=self.retriever.current()[1].version,
         )

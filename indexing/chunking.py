@@ -14,6 +14,7 @@ from llama_index.core.node_parser import MarkdownNodeParser, SentenceSplitter
 from llama_index.core.schema import (
     BaseNode,
     Document,
+    MetadataMode,
     NodeRelationship,
     TextNode,
     TransformComponent,
@@ -25,6 +26,12 @@ HEADING_SEPARATOR = " > "
 # Only these reach the embedding text (as "title: …\nheading: …"); the rest is bookkeeping.
 EMBEDDED_METADATA = ("title", "heading")
 ACCESS_KEYS = ("acl_public", "acl_users", "acl_groups")
+
+
+def embedding_text(title: str, heading: str, text: str) -> str:
+    """What the embedder sees for a chunk: its title and heading, then its text."""
+    node = TextNode(text=text, metadata={"title": title, "heading": heading})
+    return node.get_content(metadata_mode=MetadataMode.EMBED)
 
 
 def chunk_id(doc_id: str, index: int) -> str:

@@ -8,7 +8,8 @@ the document's hash is recorded. A crash in between means the next run redoes th
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,8 +20,10 @@ from llama_index.core.schema import BaseNode, MetadataMode
 from .chunking import StructuredChunker
 from .dochashes import DocHashStore
 from .embedding import SentenceEmbedder
+from .live import LiveIndex
 from .reading import SkippedFile, content_hash
 from .store import Chunk, ChunkStore
+from .writegate import WriteGate
 
 Progress = Callable[[int], None]
 
@@ -79,7 +82,11 @@ def _to_chunk(node: BaseNode, embedder_version: str) -> Chunk:
 
 
 class Indexer:
-    """Chunk → embed (LlamaIndex IngestionPipeline) → Weaviate, skipping unchanged documents."""
+    """Chunk (LlamaIndex IngestionPipeline) → embed → Weaviate, skipping unchanged documents.
+
+    With a live index, every batch is written to the collection serving at that moment and
+    embedded by its model, holding a lease on the write gate so an alias switch waits for it.
+    """
 
     def __init__(
         self,
@@ -88,14 +95,30 @@ class Indexer:
         embedder: SentenceEmbedder,
         chunker: StructuredChunker,
         docs_per_batch: int = 16,
+        live: LiveIndex | None = None,
+        gate: WriteGate | None = None,
     ) -> None:
         self.store = store
         self.hashes = hashes
         self.embedder = embedder
         self.docs_per_batch = docs_per_batch
+        self.live = live
+        self.gate = gate
         # No docstore/vector store inside the pipeline: its UPSERTS strategy deletes the old
         # vectors before computing new ones, and its cache ignores model weights.
-        self.pipeline = IngestionPipeline(transformations=[chunker, embedder], disable_cache=True)
+        self.pipeline = IngestionPipeline(transformations=[chunker], disable_cache=True)
+
+    def _resolve(self, fresh: bool = False) -> tuple[ChunkStore, SentenceEmbedder]:
+        if self.live is None:
+            return self.store, self.embedder
+        generation = self.live.current(fresh=fresh)
+        return generation.store, generation.embedder
+
+    @contextmanager
+    def _target(self) -> Iterator[tuple[ChunkStore, SentenceEmbedder]]:
+        """The collection to write now (checked afresh while holding a writer's lease)."""
+        with self.gate.writing() if self.gate else nullcontext():
+            yield self._resolve(fresh=True)
 
     def index(
         self,
@@ -105,7 +128,6 @@ class Indexer:
     ) -> IndexReport:
         """Index `documents`; with `prune`, documents of this source not among them are removed."""
         started = time.perf_counter()
-        embedded_before = self.embedder.texts_embedded
         report = IndexReport(documents=len(documents))
         known = self.hashes.all()
         todo: list[tuple[Document, str]] = []
@@ -126,10 +148,10 @@ class Indexer:
             current = {d.id_ for d in documents}
             gone = [doc_id for doc_id in known if doc_id not in current]
             if gone:
-                report.chunks_removed += self.store.delete_documents(gone)
+                with self._target() as (store, _):
+                    report.chunks_removed += store.delete_documents(gone)
                 self.hashes.delete(gone)
                 report.deleted = len(gone)
-        report.texts_embedded = self.embedder.texts_embedded - embedded_before
         report.seconds = time.perf_counter() - started
         return report
 
@@ -138,6 +160,8 @@ class Indexer:
     ) -> None:
         try:
             nodes = self.pipeline.run(documents=[d for d, _ in batch])
+            _, embedder = self._resolve()
+            nodes = embedder(nodes)
         except Exception as err:  # noqa: BLE001 - isolate the bad document, keep the good ones
             if len(batch) == 1:
                 report.failed.append((batch[0][0].id_, f"{type(err).__name__}: {err}"))
@@ -145,15 +169,20 @@ class Indexer:
             for item in batch:
                 self._index_batch([item], known, report)
             return
-        chunks = [_to_chunk(n, self.embedder.version) for n in nodes]
-        self.store.upsert(chunks)
+        with self._target() as (store, serving):
+            if serving is not embedder:  # the index switched models meanwhile
+                embedder = serving
+                nodes = embedder(nodes)
+            report.texts_embedded += len(nodes)
+            chunks = [_to_chunk(n, embedder.version) for n in nodes]
+            store.upsert(chunks)
+            changed = [d.id_ for d, _ in batch if d.id_ in known]
+            if changed:
+                fresh = {c.id for c in chunks}
+                stored = store.chunk_ids_of(changed)
+                stale = {cid for ids in stored.values() for cid in ids if cid not in fresh}
+                report.chunks_removed += store.delete_ids(stale)
         report.chunks_written += len(chunks)
-        changed = [d.id_ for d, _ in batch if d.id_ in known]
-        if changed:
-            fresh = {c.id for c in chunks}
-            stored = self.store.chunk_ids_of(changed)
-            stale = {cid for ids in stored.values() for cid in ids if cid not in fresh}
-            report.chunks_removed += self.store.delete_ids(stale)
         self.hashes.set_many({d.id_: digest for d, digest in batch})
         report.updated += len(changed)
         report.added += len(batch) - len(changed)

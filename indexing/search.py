@@ -5,16 +5,32 @@ from __future__ import annotations
 from typing import Any
 
 from .embedding import SentenceEmbedder
+from .live import LiveIndex
 from .store import ChunkStore, Hit, SearchMode
 
 
 class Retriever:
     """Query text in, ranked chunks out."""
 
-    def __init__(self, store: ChunkStore, embedder: SentenceEmbedder, alpha: float) -> None:
+    def __init__(
+        self,
+        store: ChunkStore,
+        embedder: SentenceEmbedder,
+        alpha: float,
+        live: LiveIndex | None = None,
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.alpha = alpha
+        # With a live index, each query goes to the collection serving now, embedded by the
+        # model that filled it; `store` and `embedder` are then only the starting point.
+        self.live = live
+
+    def current(self) -> tuple[ChunkStore, SentenceEmbedder]:
+        if self.live is None:
+            return self.store, self.embedder
+        generation = self.live.current()
+        return generation.store, generation.embedder
 
     def search(
         self,
@@ -28,12 +44,13 @@ class Retriever:
         query = query.strip()
         if not query:
             return []
-        vector = None if mode == "bm25" else self.embedder.get_query_embedding(query)
+        store, embedder = self.current()
+        vector = None if mode == "bm25" else embedder.get_query_embedding(query)
         if mode == "hybrid" and alpha >= 1.0:
             mode = "vector"
         elif mode == "hybrid" and alpha <= 0.0:
             mode = "bm25"
-        return self.store.query(query, vector, top_k, mode=mode, alpha=alpha, filters=filters)
+        return store.query(query, vector, top_k, mode=mode, alpha=alpha, filters=filters)
 
 
 # Hybrid weight chosen on zaragoza/dev by benchmarks/retrieval_quality.py (nDCG@10).

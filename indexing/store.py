@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import re
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -33,6 +34,7 @@ RETURNED = [
     "acl_groups",
     "acl_public",
 ]
+STORED = [*RETURNED, "updated_at", "embedder"]
 WRITE_BATCH = 256
 DOCS_PER_QUERY = 20
 MAX_RESULTS = 10_000  # Weaviate's default QUERY_MAXIMUM_RESULTS
@@ -159,6 +161,52 @@ def _parse_description(description: str | None) -> dict[str, str]:
     return fields
 
 
+def create_collection(
+    client: weaviate.WeaviateClient, name: str, embedder: str, dimension: int
+) -> None:
+    """A chunk collection with the explicit schema, recording the embedder that fills it."""
+    text = DataType.TEXT
+    client.collections.create(
+        name,
+        description=_describe(embedder, dimension),
+        vector_config=Configure.Vectors.self_provided(
+            vector_index_config=Configure.VectorIndex.hnsw(distance_metric=VectorDistances.COSINE)
+        ),
+        properties=[
+            Property(name="text", data_type=text, tokenization=Tokenization.WORD),
+            Property(name="title", data_type=text, tokenization=Tokenization.WORD),
+            Property(name="heading", data_type=text, tokenization=Tokenization.WORD),
+            Property(
+                name="url",
+                data_type=text,
+                tokenization=Tokenization.FIELD,
+                index_searchable=False,
+            ),
+            Property(name="source", data_type=text, tokenization=Tokenization.FIELD),
+            Property(name="doc_id", data_type=text, tokenization=Tokenization.FIELD),
+            Property(name="chunk_index", data_type=DataType.INT),
+            Property(name="updated_at", data_type=DataType.DATE),
+            Property(name="embedder", data_type=text, tokenization=Tokenization.FIELD),
+            # Access control, filled by connectors that know page/ticket permissions.
+            Property(
+                name="acl_users", data_type=DataType.TEXT_ARRAY, tokenization=Tokenization.FIELD
+            ),
+            Property(
+                name="acl_groups",
+                data_type=DataType.TEXT_ARRAY,
+                tokenization=Tokenization.FIELD,
+            ),
+            Property(name="acl_public", data_type=DataType.BOOL),
+        ],
+    )
+
+
+def generation_name(alias: str, embedder: str) -> str:
+    """The concrete collection name for `alias` filled by `embedder` (a version string)."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", embedder).strip("_")
+    return f"{alias}_{slug}"[:200]
+
+
 class ChunkStore:
     """One Weaviate collection of chunks, created with an explicit schema."""
 
@@ -167,54 +215,41 @@ class ChunkStore:
         self.name = name
         self.collection = client.collections.use(name)
 
-    def ensure(self, embedder_name: str, dimension: int) -> None:
-        """Create the collection if missing; refuse one built with a different model."""
+    def ensure(self, embedder_name: str, dimension: int, known: Collection[str] = ()) -> None:
+        """Create the collection if missing; refuse one built with a different model.
+
+        A new collection is created under a generation name and reached through an alias
+        named `self.name`, so re-embedding can later switch the alias atomically. An existing
+        one built by a fine-tuned descendant of the model (a version in `known`) is accepted.
+        """
         if self.client.collections.exists(self.name):
-            config = self.collection.config.get()
-            fields = _parse_description(config.description)
-            existing = fields.get("embedder", "").split("@")[0]
-            if existing and existing != embedder_name.split("@")[0]:
+            existing = self.embedder_version()
+            if existing in known:
+                return
+            base = existing.split("@")[0]
+            if base and base != embedder_name.split("@")[0]:
                 raise ConfigError(
-                    f"Collection '{self.name}' holds vectors from '{existing}', but the embedder "
+                    f"Collection '{self.name}' holds vectors from '{base}', but the embedder "
                     f"is '{embedder_name}'. Use another KNOWHERE_COLLECTION or re-index."
                 )
             return
-        text = DataType.TEXT
-        self.client.collections.create(
-            self.name,
-            description=_describe(embedder_name, dimension),
-            vector_config=Configure.Vectors.self_provided(
-                vector_index_config=Configure.VectorIndex.hnsw(
-                    distance_metric=VectorDistances.COSINE
-                )
-            ),
-            properties=[
-                Property(name="text", data_type=text, tokenization=Tokenization.WORD),
-                Property(name="title", data_type=text, tokenization=Tokenization.WORD),
-                Property(name="heading", data_type=text, tokenization=Tokenization.WORD),
-                Property(
-                    name="url",
-                    data_type=text,
-                    tokenization=Tokenization.FIELD,
-                    index_searchable=False,
-                ),
-                Property(name="source", data_type=text, tokenization=Tokenization.FIELD),
-                Property(name="doc_id", data_type=text, tokenization=Tokenization.FIELD),
-                Property(name="chunk_index", data_type=DataType.INT),
-                Property(name="updated_at", data_type=DataType.DATE),
-                Property(name="embedder", data_type=text, tokenization=Tokenization.FIELD),
-                # Access control, filled by connectors that know page/ticket permissions.
-                Property(
-                    name="acl_users", data_type=DataType.TEXT_ARRAY, tokenization=Tokenization.FIELD
-                ),
-                Property(
-                    name="acl_groups",
-                    data_type=DataType.TEXT_ARRAY,
-                    tokenization=Tokenization.FIELD,
-                ),
-                Property(name="acl_public", data_type=DataType.BOOL),
-            ],
-        )
+        generation = generation_name(self.name, embedder_name)
+        create_collection(self.client, generation, embedder_name, dimension)
+        try:
+            self.client.alias.create(alias_name=self.name, target_collection=generation)
+        except WeaviateBaseError:
+            if self.client.alias.get(alias_name=self.name) is None:  # not a concurrent ensure()
+                raise
+
+    def embedder_version(self) -> str:
+        """The embedder version recorded when the collection was created."""
+        config = self.collection.config.get()
+        return _parse_description(config.description).get("embedder", "")
+
+    def target(self) -> str:
+        """The concrete collection behind this name (the name itself when it is no alias)."""
+        alias = self.client.alias.get(alias_name=self.name)
+        return alias.collection if alias is not None else self.name
 
     def upsert(self, chunks: Sequence[Chunk]) -> None:
         """Write chunks (same id overwrites). Raises if Weaviate rejected any object."""
@@ -317,6 +352,25 @@ class ChunkStore:
             hits.append(_hit(obj, score, _similarity(query_vector, obj.vector)))
         return hits
 
+    def page(self, after: str | None = None, limit: int = WRITE_BATCH) -> list[Chunk]:
+        """Stored chunks in id order after `after`, without vectors: a resumable scan."""
+        try:
+            response = self.collection.query.fetch_objects(
+                after=after, limit=limit, return_properties=STORED
+            )
+        except WeaviateBaseError as err:
+            raise StoreError(f"reading collection '{self.name}' failed: {err}") from err
+        return [_stored_chunk(obj) for obj in response.objects]
+
+    def scan(self, after: str | None = None, limit: int = WRITE_BATCH) -> Iterator[Chunk]:
+        """Every stored chunk (without vector), in id order."""
+        while True:
+            page = self.page(after, limit)
+            yield from page
+            if len(page) < limit:
+                return
+            after = page[-1].id
+
     def fetch(self, chunk_ids: Sequence[str]) -> list[Hit]:
         """The stored chunks with these ids (missing ones are left out)."""
         found: list[Hit] = []
@@ -336,6 +390,27 @@ def _similarity(query: np.ndarray | None, vectors: Any) -> float | None:
     stored = np.asarray(vectors.get("default", next(iter(vectors.values()))), dtype=np.float32)
     norm = float(np.linalg.norm(query) * np.linalg.norm(stored))
     return float(query @ stored / norm) if norm else None
+
+
+def _stored_chunk(obj: Any) -> Chunk:
+    props = obj.properties
+    updated = props.get("updated_at")
+    return Chunk(
+        id=str(obj.uuid),
+        doc_id=str(props.get("doc_id", "")),
+        text=str(props.get("text", "")),
+        vector=[],
+        title=str(props.get("title", "")),
+        heading=str(props.get("heading", "") or ""),
+        url=str(props.get("url", "")),
+        source=str(props.get("source", "")),
+        chunk_index=int(str(props.get("chunk_index") or 0)),
+        updated_at=updated if isinstance(updated, datetime) else None,
+        embedder=str(props.get("embedder", "")),
+        acl_users=list(props.get("acl_users") or ()),
+        acl_groups=list(props.get("acl_groups") or ()),
+        acl_public=props.get("acl_public") is not False,
+    )
 
 
 def _hit(obj: Any, score: float, similarity: float | None) -> Hit:

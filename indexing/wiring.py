@@ -17,16 +17,24 @@ from .dochashes import DocHashStore, connect_redis
 from .embedding import SentenceEmbedder
 from .errors import ConfigError
 from .evaluation import eval_collection_name, load_beir, rank_documents, score_run
+from .live import LiveIndex
 from .pipeline import Indexer, IndexReport
 from .reading import scan_folder
+from .registry import Registry
 from .search import Retriever, default_alpha, default_min_relevance
 from .settings import Settings
 from .store import ChunkStore, SearchMode, connect
+from .writegate import WriteGate
 
 
 @functools.cache
 def _load_embedder(name: str, path: str, precision: str, batch_size: int) -> SentenceEmbedder:
     return SentenceEmbedder(name, path, precision=precision, batch_size=batch_size)  # type: ignore[arg-type]
+
+
+def load_embedder(settings: Settings, name: str, path: str) -> SentenceEmbedder:
+    """A model from `path` under `name`, with the configured precision (loaded once)."""
+    return _load_embedder(name, path, settings.embed_precision, settings.embed_batch_size)
 
 
 def build_embedder(settings: Settings, model: str | None = None) -> SentenceEmbedder:
@@ -47,15 +55,60 @@ def build_chunker(settings: Settings, embedder: SentenceEmbedder) -> StructuredC
     return StructuredChunker(size, min(settings.chunk_overlap, size // 4), tokenizer=count_tokens)
 
 
+@functools.cache
+def _registry(url: str) -> Registry:
+    return Registry(url)
+
+
+def open_registry(settings: Settings) -> Registry:
+    """The embedder registry (in the answer log's database; one per process and URL)."""
+    return _registry(settings.answer_log_url())
+
+
+def embedder_for_version(settings: Settings, version: str) -> SentenceEmbedder:
+    """The model that produced vectors recorded as `version` (the configured one, or trained)."""
+    configured = build_embedder(settings)
+    if version in ("", configured.version):
+        return configured
+    entry = open_registry(settings).get(version)
+    if entry is None:
+        raise ConfigError(
+            f"The collection was filled by embedder '{version}', which is neither the configured "
+            f"model ({configured.version}) nor in the registry (`knowhere embedder list`)."
+        )
+    return load_embedder(settings, entry.name, entry.path)
+
+
 def open_store(
     client: weaviate.WeaviateClient,
     settings: Settings,
     embedder: SentenceEmbedder,
     collection: str | None = None,
 ) -> ChunkStore:
+    """The index (an alias over its current collection), created on first use."""
     store = ChunkStore(client, collection or settings.collection)
-    store.ensure(embedder.version, embedder.dimension)
+    registry = open_registry(settings)
+    registry.ensure_base(
+        embedder.version,
+        embedder.model_name,
+        models.resolve(embedder.model_name, settings.models_dir),
+    )
+    store.ensure(embedder.version, embedder.dimension, {v.version for v in registry.versions()})
     return store
+
+
+def live_index(
+    client: weaviate.WeaviateClient, settings: Settings, collection: str | None = None
+) -> LiveIndex:
+    return LiveIndex(
+        client,
+        collection or settings.collection,
+        lambda version: embedder_for_version(settings, version),
+    )
+
+
+def write_gate(settings: Settings, index: str) -> WriteGate:
+    return WriteGate(connect_redis(settings.redis_url), index)
 
 
 def build_indexer(
@@ -67,7 +120,14 @@ def build_indexer(
 ) -> Indexer:
     store = open_store(client, settings, embedder, collection)
     hashes = DocHashStore(connect_redis(settings.redis_url), store.name, source)
-    return Indexer(store, hashes, embedder, build_chunker(settings, embedder))
+    return Indexer(
+        store,
+        hashes,
+        embedder,
+        build_chunker(settings, embedder),
+        live=live_index(client, settings, store.name),
+        gate=write_gate(settings, store.name),
+    )
 
 
 def build_retriever(
@@ -79,7 +139,8 @@ def build_retriever(
     alpha = settings.hybrid_alpha
     if alpha is None:
         alpha = default_alpha(embedder.model_name)
-    return Retriever(open_store(client, settings, embedder, collection), embedder, alpha)
+    store = open_store(client, settings, embedder, collection)
+    return Retriever(store, embedder, alpha, live=live_index(client, settings, store.name))
 
 
 def index_folder(
