@@ -26,3 +26,13 @@ def record_reaction(log: AnswerLog, answer_id: str, user: str, name: str, added:
         log.add_feedback(answer_id, user, "reaction", signal, label)
     else:
         log.withdraw(answer_id, user, "reaction", signal)
+
+
+def record_source_vote(log: AnswerLog, answer_id: str, user: str, number: int, label: int) -> str:
+    """A 👍/👎 on one cited source. The same vote again takes it back; returns what happened."""
+    signal = f"source-{number}"
+    if log.active_vote(answer_id, user, "source", signal) == label:
+        log.withdraw(answer_id, user, "source", signal)
+        return "withdrawn"
+    log.add_feedback(answer_id, user, "source", signal, label, passage=number)
+    return "recorded"

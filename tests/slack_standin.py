@@ -252,6 +252,20 @@ def command_body(text: str, user: str, channel: str, command: str = "/ask") -> s
     )
 
 
+def overflow_body(action_id: str, value: str, user: str, channel: str, message_ts: str) -> str:
+    """A block_actions payload for an option chosen in an overflow menu."""
+    payload = json.loads(
+        parse_qs(action_body(action_id, value, user, channel, message_ts))["payload"][0]
+    )
+    payload["actions"][0].update(
+        type="overflow",
+        block_id="sources",
+        selected_option={"text": {"type": "plain_text", "text": "vote"}, "value": value},
+    )
+    del payload["actions"][0]["value"]
+    return urlencode({"payload": json.dumps(payload)})
+
+
 def action_body(action_id: str, value: str, user: str, channel: str, message_ts: str) -> str:
     payload = {
         "type": "block_actions",

@@ -23,6 +23,7 @@ from slack_standin import (
     action_body,
     command_body,
     event_body,
+    overflow_body,
     signed_headers,
 )
 
@@ -369,6 +370,31 @@ def test_feedback_buttons_store_a_vote_and_pressing_again_takes_it_back(bot, sla
     wait_for(lambda: votes() == {(ALICE, 1)})
     send_form(bot, action_body("feedback_up", answer_id, ALICE, GENERAL, ts))
     wait_for(lambda: votes() == set())
+
+
+def test_a_vote_on_one_source_labels_only_that_passage(bot, slack, answer_log):
+    ts, answer_id = answered_message(slack, bot, "How do I connect to the VPN?")
+    update = answer_update(slack, GENERAL, ts)
+    menus = [
+        b["accessory"]
+        for b in update["blocks"]
+        if b.get("accessory", {}).get("action_id") == "source_vote"
+    ]
+    assert menus and all(len(m["options"]) == 2 for m in menus)
+    down = menus[0]["options"][1]["value"]
+
+    def votes() -> set[tuple[str, int, str]]:
+        return {(p.user, p.label, p.via) for p in answer_log.pairs() if p.answer_id == answer_id}
+
+    send_form(bot, action_body("feedback_up", answer_id, ALICE, GENERAL, ts))
+    send_form(bot, overflow_body("source_vote", down, ALICE, GENERAL, ts))
+    wait_for(lambda: (ALICE, -1, "source") in votes())
+    pairs = [p for p in answer_log.pairs() if p.answer_id == answer_id]
+    first = [p for p in pairs if p.via == "source"]
+    assert len(first) == 1 and first[0].label == -1  # the answer's 👍 no longer covers it
+    assert all(p.chunk_id != first[0].chunk_id for p in pairs if p.via == "button")
+    send_form(bot, overflow_body("source_vote", down, ALICE, GENERAL, ts))  # again: taken back
+    wait_for(lambda: (ALICE, -1, "source") not in votes())
 
 
 def test_forged_or_stale_requests_are_rejected_and_nothing_is_posted(bot, slack):

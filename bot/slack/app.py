@@ -28,7 +28,7 @@ from indexing.answerservice import Turn
 from indexing.store import ChunkStore
 
 from ..dedupe import Deduper
-from ..feedback import reaction_label, record_reaction
+from ..feedback import reaction_label, record_reaction, record_source_vote
 from ..runner import AnswerRunner
 from .people import SlackPeople
 from .render import SEARCHING, answer_blocks, fallback_text
@@ -173,6 +173,30 @@ def build_app(
                 bot.answer_log.add_feedback, answer_id, user, "button", "vote", label
             )
             note = "Thanks, your feedback helps me find better sources."
+        channel = (body.get("channel") or {}).get("id")
+        if channel:
+            await client.chat_postEphemeral(channel=channel, user=user, text=note)
+
+    @app.action("source_vote")
+    async def on_source_vote(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        answer_id, number, kind = action["selected_option"]["value"].rsplit(":", 2)
+        user = body["user"]["id"]
+        done = await asyncio.to_thread(
+            record_source_vote,
+            bot.answer_log,
+            answer_id,
+            user,
+            int(number),
+            1 if kind == "up" else -1,
+        )
+        note = (
+            f"Your feedback on source [{number}] was removed."
+            if done == "withdrawn"
+            else f"Thanks, noted for source [{number}]."
+        )
         channel = (body.get("channel") or {}).get("id")
         if channel:
             await client.chat_postEphemeral(channel=channel, user=user, text=note)

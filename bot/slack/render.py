@@ -61,9 +61,16 @@ def _sections(mrkdwn: str) -> list[Block]:
 def answer_blocks(answer: Answer, answer_id: str, shareable: bool = False) -> list[Block]:
     blocks = _sections(escape(answer.text))
     if answer.citations:
-        lines = [f"*[{c.number}]* {_link(c.url, c.label or c.title)}" for c in answer.citations]
-        heading = "*Sources*" if answer.found else "*Closest sources*"
-        blocks += _sections("\n".join([heading, *lines]))
+        blocks += _sections("*Sources*" if answer.found else "*Closest sources*")
+        for c in answer.citations:
+            line = f"*[{c.number}]* {_link(c.url, c.label or c.title)}"
+            blocks.append(
+                {
+                    "type": "section",
+                    "text": {"type": "mrkdwn", "text": line[:SECTION_LIMIT]},
+                    "accessory": _source_menu(answer_id, c.number),
+                }
+            )
     actions: list[Block] = [
         _button("feedback_up", ":thumbsup: Helpful", answer_id),
         _button("feedback_down", ":thumbsdown: Not helpful", answer_id),
@@ -81,6 +88,24 @@ def answer_blocks(answer: Answer, answer_id: str, shareable: bool = False) -> li
     }
     tail = [{"type": "actions", "elements": actions}, footer]
     return blocks[: BLOCK_LIMIT - len(tail)] + tail
+
+
+def _source_menu(answer_id: str, number: int) -> Block:
+    """An overflow menu to vote on one source: the training signal for that passage."""
+    return {
+        "type": "overflow",
+        "action_id": "source_vote",
+        "options": [
+            {
+                "text": {"type": "plain_text", "text": text, "emoji": True},
+                "value": f"{answer_id}:{number}:{kind}",
+            }
+            for text, kind in (
+                (":thumbsup: This source helped", "up"),
+                (":thumbsdown: Not relevant", "down"),
+            )
+        ],
+    }
 
 
 def _button(action_id: str, text: str, value: str, style: str | None = None) -> Block:
