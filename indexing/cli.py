@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from . import models, stack, wiring
+from . import learning, models, stack, wiring
 from .access import PUBLIC_ONLY, Audience
 from .errors import KnowhereError
 from .settings import Settings
@@ -22,6 +22,8 @@ services_app = typer.Typer(help="Local Weaviate and Redis (started as plain proc
 models_app = typer.Typer(help="Embedding models available offline.")
 app.add_typer(services_app, name="services")
 app.add_typer(models_app, name="models")
+embedder_app = typer.Typer(help="Fine-tuned embedders: train, list, promote, roll back.")
+app.add_typer(embedder_app, name="embedder")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -179,6 +181,91 @@ def models_fetch(
     """Make an embedding model available offline (checks the weights' sha256)."""
     path = models.provision(name, _settings().models_dir)
     out.print(f"{name}: {path}")
+
+
+@embedder_app.command("train")
+def embedder_train(
+    promote: Annotated[
+        bool | None,
+        typer.Option(
+            "--promote/--no-promote",
+            help="Re-embed and switch if the gate passes (default: KNOWHERE_AUTO_PROMOTE)",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Build a training set from feedback, fine-tune, and judge the candidate on the gate."""
+    settings = _settings()
+    with connect(settings) as client:
+        outcome = learning.train(settings, client, promote)
+    if as_json:
+        _print_json(outcome.as_dict())
+        return
+    out.print(f"{outcome.status}: {outcome.reason}", markup=False)
+    if outcome.training_set:
+        stats = outcome.training_set
+        out.print(
+            f"training set {stats['version']} (sha256 {str(stats['hash'])[:12]}…): "
+            f"{stats.get('train_triplets', 0)} triplets, {stats.get('dev_queries', 0)} dev queries"
+        )
+    if outcome.verdict:
+        verdict = outcome.verdict
+        for name in ("dev", "guard"):
+            now, new = verdict[f"current_{name}"], verdict[f"candidate_{name}"]
+            out.print(f"  {name}: nDCG@10 {now['ndcg']:.4f} → {new['ndcg']:.4f}")  # type: ignore[index]
+    if outcome.version:
+        out.print(f"version: {outcome.version}", markup=False)
+    if outcome.switch:
+        out.print(f"switched to {outcome.switch['to_collection']}", markup=False)
+
+
+@embedder_app.command("list")
+def embedder_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Registered embedder versions with their metrics; the serving one is marked."""
+    settings = _settings()
+    with connect(settings) as client:
+        serving = learning.serving_version(settings, client)
+    versions = wiring.open_registry(settings).versions()
+    if as_json:
+        _print_json([{**v.as_dict(), "serving": v.version == serving} for v in versions])
+        return
+    for v in versions:
+        mark = "*" if v.version == serving else " "
+        gate = v.metrics.get("gate", {})
+        dev = gate.get("candidate_dev", {}).get("ndcg")
+        guard = gate.get("candidate_guard", {}).get("ndcg")
+        scores = f"  dev {dev:.4f} guard {guard:.4f}" if dev is not None else ""
+        out.print(
+            f"{mark} {v.version}  {v.status}  parent={v.parent or '-'}"
+            f"  set={v.training_set or '-'}{scores}",
+            markup=False,
+        )
+
+
+@embedder_app.command("promote")
+def embedder_promote(version: str) -> None:
+    """Re-embed the index with VERSION and switch to it without downtime."""
+    settings = _settings()
+    with connect(settings) as client:
+        report = learning.promote(settings, client, version)
+    out.print(
+        f"{settings.collection} → {report.to_collection}: {report.chunks} chunks "
+        f"({report.filled + report.caught_up + report.final} embedded) in {report.seconds:.1f}s",
+        markup=False,
+    )
+
+
+@embedder_app.command("rollback")
+def embedder_rollback() -> None:
+    """Switch back to the serving version's parent (its collection was kept)."""
+    settings = _settings()
+    with connect(settings) as client:
+        report = learning.rollback(settings, client)
+    out.print(
+        f"{settings.collection} → {report.to_collection} ({report.to_version}): "
+        f"{report.chunks} chunks, {report.filled + report.caught_up + report.final} re-embedded",
+        markup=False,
+    )
 
 
 def main() -> None:

@@ -96,6 +96,11 @@ class SentenceEmbedder(BaseEmbedding):
         return int(self._model.max_seq_length)
 
     @property
+    def model(self) -> Any:
+        """The sentence-transformers model (for training and hard-negative mining)."""
+        return self._model
+
+    @property
     def tokenizer(self) -> Any:
         return self._model.tokenizer
 

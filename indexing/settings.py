@@ -64,6 +64,18 @@ class Settings(BaseSettings):
     # Answer log and feedback: SQLite file by default; postgresql+psycopg://… for several hosts.
     database_url: str | None = None
 
+    # Learning from feedback: fine-tune the embedder, promote it only if the gate agrees.
+    train_min_pairs: int = 20  # positive pairs needed before training at all
+    train_new_pairs: int = 200  # the scheduler trains once this many new pairs exist…
+    train_every_days: int = 7  # …or when the last training is this old (0: never by age)
+    train_epochs: int = 3
+    train_learning_rate: float = 5e-5
+    train_batch_size: int = 32
+    gate_margin: float = 0.01  # dev nDCG@10 the candidate must gain
+    gate_tolerance: float = 0.01  # guard-set nDCG@10 it may lose
+    guard_set: Path | None = None  # JSONL {query, passage}; default: the bundled one
+    auto_promote: bool = True  # re-embed and switch as soon as a candidate passes
+
     # Bots: answer in the bot process, or on Celery workers (the `answers` queue).
     answer_runner: Literal["inline", "celery"] = "inline"
     answer_threads: int = Field(default=1, ge=1)  # answers computed at once in a bot process

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import Celery
+from celery.schedules import crontab
 
 from indexing.settings import Settings
 
@@ -23,7 +24,22 @@ def make_app(settings: Settings | None = None) -> Celery:
         result_backend_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
         task_default_queue="indexing",
         # Answers have their own queue and workers, so a long crawl never delays a question.
-        task_routes={"knowhere.answer": {"queue": "answers"}},
+        task_routes={
+            "knowhere.answer": {"queue": "answers"},
+            # Training and re-embedding are long and heavy: their own queue, one at a time
+            # (`-Q training --concurrency 1`; a Redis lock also keeps runs from overlapping).
+            "knowhere.train_embedder": {"queue": "training"},
+            "knowhere.maybe_train_embedder": {"queue": "training"},
+            "knowhere.promote_embedder": {"queue": "training"},
+        },
+        # `celery -A workers.celery_app beat`: check hourly whether enough new feedback (or
+        # time) has accumulated to train (KNOWHERE_TRAIN_NEW_PAIRS, KNOWHERE_TRAIN_EVERY_DAYS).
+        beat_schedule={
+            "train-embedder-when-due": {
+                "task": "knowhere.maybe_train_embedder",
+                "schedule": crontab(minute="17"),
+            },
+        },
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from indexing import wiring
+from indexing import learning, wiring
 from indexing.access import Audience
 from indexing.answerservice import AnswerService, Turn
 from indexing.errors import ServiceUnavailable
@@ -46,3 +46,42 @@ def answer(question: str, audience: dict, history: list[dict]) -> dict[str, obje
     turns = [Turn(t["role"], t["text"]) for t in history]
     result = _answer_service().ask(question, Audience.from_dict(audience), turns)
     return result.as_dict()
+
+
+@app.task(
+    name="knowhere.train_embedder",
+    autoretry_for=(ServiceUnavailable,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def train_embedder(promote: bool | None = None) -> dict[str, object]:
+    """One turn of the feedback loop (`training` queue): train, judge, maybe promote."""
+    settings = Settings()
+    try:
+        with connect(settings) as client:
+            return learning.train(settings, client, promote).as_dict()
+    except learning.Busy as busy:
+        return {"status": "skipped", "reason": str(busy)}
+
+
+@app.task(name="knowhere.maybe_train_embedder")
+def maybe_train_embedder() -> dict[str, object]:
+    """Scheduled by beat: start a training run when enough new feedback or time has passed."""
+    due, reason = learning.due(Settings())
+    if due:
+        train_embedder.delay()
+    return {"due": due, "reason": reason}
+
+
+@app.task(
+    name="knowhere.promote_embedder",
+    autoretry_for=(ServiceUnavailable, learning.Busy),
+    retry_backoff=30,
+    max_retries=8,
+)
+def promote_embedder(version: str) -> dict[str, object]:
+    """Re-embed into a new collection and switch the alias. Killed half-way, the redelivered
+    task resumes: chunks already in the new collection are not embedded again."""
+    settings = Settings()
+    with connect(settings) as client:
+        return learning.promote(settings, client, version).as_dict()

@@ -1,0 +1,116 @@
+"""The evaluation gate: a fine-tuned embedder replaces the current one only if it is better.
+
+Both models rank the held-out dev passages for the dev queries (dense retrieval, nDCG@10 and
+MRR@10) and the general-domain guard set (to catch forgetting). The candidate must win on
+dev by `margin` and may lose at most `tolerance` nDCG@10 on the guard set.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DatasetError
+from .evaluation import mrr_at_k, ndcg_at_k
+from .trainingset import DevQuery
+
+Encode = Callable[[list[str]], list[list[float]]]
+K = 10
+
+
+@dataclass(frozen=True)
+class RetrievalSet:
+    """Queries, a corpus and which passages answer which query."""
+
+    queries: dict[str, str]
+    corpus: dict[str, str]
+    relevant: dict[str, set[str]]
+
+
+@dataclass(frozen=True)
+class Scores:
+    ndcg: float
+    mrr: float
+    queries: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    promote: bool
+    reasons: list[str]
+    current_dev: Scores
+    candidate_dev: Scores
+    current_guard: Scores
+    candidate_guard: Scores
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def dev_set(dev: list[DevQuery], passages: dict[str, str]) -> RetrievalSet:
+    queries = {str(i): q.query for i, q in enumerate(dev)}
+    relevant = {str(i): set(q.relevant) for i, q in enumerate(dev)}
+    return RetrievalSet(queries, passages, relevant)
+
+
+def guard_set(path: Path | None = None) -> RetrievalSet:
+    """General-domain questions and answers (JSONL of {query, passage}); default: bundled."""
+    if path is None:
+        text = resources.files("indexing").joinpath("data/guard.jsonl").read_text("utf-8")
+        where = "indexing/data/guard.jsonl"
+    else:
+        text, where = path.read_text("utf-8"), str(path)
+    queries, corpus, relevant = {}, {}, {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            queries[str(number)], corpus[str(number)] = record["query"], record["passage"]
+        except (ValueError, KeyError, TypeError) as err:
+            raise DatasetError(f"{where}:{number}: expected {{query, passage}} ({err})") from err
+        relevant[str(number)] = {str(number)}
+    return RetrievalSet(queries, corpus, relevant)
+
+
+def score(encode: Encode, data: RetrievalSet, k: int = K) -> Scores:
+    """Dense retrieval over the whole corpus: mean nDCG@k and MRR@k."""
+    if not data.queries:
+        return Scores(0.0, 0.0, 0)
+    ids = list(data.corpus)
+    corpus = np.asarray(encode([data.corpus[i] for i in ids]), dtype=np.float32)
+    qids = list(data.queries)
+    queries = np.asarray(encode([data.queries[q] for q in qids]), dtype=np.float32)
+    ranking = np.argsort(-(queries @ corpus.T), axis=1)[:, :k]
+    ndcg = mrr = 0.0
+    for row, qid in enumerate(qids):
+        ranked = [ids[j] for j in ranking[row]]
+        judged = dict.fromkeys(data.relevant[qid], 1)
+        ndcg += ndcg_at_k(ranked, judged, k)
+        mrr += mrr_at_k(ranked, judged, k)
+    return Scores(round(ndcg / len(qids), 4), round(mrr / len(qids), 4), len(qids))
+
+
+def judge(
+    current_dev: Scores,
+    candidate_dev: Scores,
+    current_guard: Scores,
+    candidate_guard: Scores,
+    margin: float,
+    tolerance: float,
+) -> Verdict:
+    reasons = []
+    gain = candidate_dev.ndcg - current_dev.ndcg
+    loss = current_guard.ndcg - candidate_guard.ndcg
+    if current_dev.queries == 0:
+        reasons.append("no dev queries to judge on")
+    elif gain < margin:
+        reasons.append(f"dev nDCG@10 gain {gain:+.4f} is below the margin {margin}")
+    if loss > tolerance:
+        reasons.append(f"guard nDCG@10 fell by {loss:.4f}, more than the tolerance {tolerance}")
+    return Verdict(not reasons, reasons, current_dev, candidate_dev, current_guard, candidate_guard)

@@ -1,0 +1,374 @@
+"""Learning from feedback: training sets, fine-tuning, the gate, the registry, and switching
+the index to a re-embedded collection while people keep asking and pages keep changing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.feedback import record_reaction, record_source_vote
+from indexing import gate, learning, wiring
+from indexing.access import PUBLIC_ONLY
+from indexing.chunking import chunk_id
+from indexing.errors import ConfigError
+from indexing.evaluation import load_beir
+from indexing.reembed import switch_index
+from indexing.registry import EmbedderVersion
+from indexing.settings import Settings
+from indexing.store import ChunkStore, connect, generation_name
+from indexing.ticketpairs import TicketPair, TicketPairs
+from indexing.trainingset import LabelledPair, TrainingSet, build, normalise
+
+ZARAGOZA = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "zaragoza"
+
+
+PLACES = ["printer", "kitchen", "library", "gym", "server room", "mail room", "lab", "garage"]
+CORPUS = {
+    f"c{i}": f"Office note {i}: the {place} is on floor {i}." for i, place in enumerate(PLACES)
+}
+
+
+def vote(query: str, passage_id: str, label: int) -> LabelledPair:
+    return LabelledPair(query, CORPUS[passage_id], passage_id, label, "feedback")
+
+
+def test_training_set_keeps_clean_labels_and_splits_by_query(settings, tmp_path):
+    embedder = wiring.build_embedder(settings)
+    pairs = [vote(f"where is the {place}?", f"c{i}", 1) for i, place in enumerate(PLACES[:6])]
+    pairs += [
+        vote("where is the printer?", "c0", 1),  # the same vote twice counts once
+        vote("Where is  the PRINTER?", "c6", -1),  # a 👎: a hard negative for that query
+        vote("where is the lab?", "c6", 1),  # 👍 and 👎 on the same pair: dropped
+        vote("where is the lab?", "c6", -1),
+        LabelledPair("how do I reset my VPN token?", "Open the portal.", "t:1", 1, "ticket"),
+    ]
+
+    first = build(pairs, embedder.model, CORPUS, dev_fraction=0.3)
+    again = build(pairs, embedder.model, CORPUS, dev_fraction=0.3)
+
+    assert first.content_hash == again.content_hash  # same input, same set
+    assert first.stats["duplicates"] == 2 and first.stats["conflicting"] == 1
+    assert first.stats["ticket_pairs"] == 1
+    train_queries = {normalise(t.anchor) for t in first.train}
+    dev_queries = {normalise(d.query) for d in first.dev}
+    assert train_queries and dev_queries and not train_queries & dev_queries
+    assert "where is the lab?" not in train_queries | dev_queries
+    for triplet in first.train:
+        assert triplet.negative != triplet.positive
+        if normalise(triplet.anchor) == "where is the printer?":
+            assert (triplet.negative, triplet.negative_origin) == (CORPUS["c6"], "feedback")
+    saved = first.save(tmp_path / "sets")
+    assert TrainingSet.load(saved) == first
+    assert first.version.endswith(first.content_hash[:8])
+
+
+def test_the_gate_wants_a_dev_gain_and_no_forgetting():
+    same = gate.Scores(0.80, 0.75, 40)
+    better = gate.Scores(0.85, 0.80, 40)
+    guard = gate.Scores(0.95, 0.93, 80)
+    forgot = gate.Scores(0.90, 0.88, 80)
+
+    assert gate.judge(same, better, guard, guard, 0.01, 0.01).promote
+    refused = gate.judge(same, better, guard, forgot, 0.01, 0.01)
+    assert not refused.promote and "guard" in refused.reasons[0]
+    assert not gate.judge(same, same, guard, guard, 0.01, 0.01).promote
+    assert len(gate.guard_set().queries) >= 50
+
+
+def _index_knowledge_base(settings: Settings, folder: Path) -> None:
+    report = wiring.index_folder(settings, folder)
+    assert not report.failed
+
+
+def _twin_of_the_model(settings: Settings, tmp_path: Path) -> str:
+    """Register a copy of the test model under another name: a second 'version' to switch to."""
+    from indexing import models
+
+    source = Path(models.resolve(settings.embed_model, settings.models_dir))
+    copy = tmp_path / "minilm-twin"
+    shutil.copytree(source, copy)
+    twin = wiring.load_embedder(settings, "minilm-twin", str(copy))
+    wiring.open_registry(settings).add(
+        EmbedderVersion(
+            twin.version,
+            "minilm-twin",
+            str(copy),
+            "candidate",
+            parent=wiring.build_embedder(settings).version,
+        )
+    )
+    return twin.version
+
+
+def _expected_chunk_ids(settings: Settings, folder: Path) -> set[str]:
+    from indexing.reading import scan_folder
+
+    embedder = wiring.build_embedder(settings)
+    chunker = wiring.build_chunker(settings, embedder)
+    scan = scan_folder(folder.resolve(), folder.name, settings.max_file_bytes)
+    return {
+        chunk_id(d.id_, n.metadata["chunk_index"]) for d in scan.documents for n in chunker.chunk(d)
+    }
+
+
+def test_switching_models_keeps_answering_and_loses_no_chunk(settings, knowledge_base, tmp_path):
+    _index_knowledge_base(settings, knowledge_base)
+    twin = _twin_of_the_model(settings, tmp_path)
+    answers, errors = [], []
+    stop = threading.Event()
+
+    def keep_asking() -> None:
+        with connect(settings) as client:
+            service = wiring.build_answer_service(client, settings)
+            while not stop.is_set():
+                try:
+                    answer = service.ask("How do I request vacation?", PUBLIC_ONLY)
+                    answers.append((answer.embedder, bool(answer.citations)))
+                except Exception as error:  # noqa: BLE001 - the test reports it
+                    errors.append(error)
+
+    def keep_editing() -> None:
+        pages = sorted(knowledge_base.rglob("*.md"))
+        pages[0].write_text(pages[0].read_text() + "\n\nEdited while switching.\n")
+        pages[1].unlink()
+        (knowledge_base / "new-page.md").write_text("# Parking\n\nVisitors park on level -2.\n")
+        _index_knowledge_base(settings, knowledge_base)
+
+    asker = threading.Thread(target=keep_asking)
+    asker.start()
+    with connect(settings) as client:
+        serving = client.alias.get(alias_name=settings.collection).collection
+        editor = threading.Thread(target=keep_editing)
+        editor.start()
+        report = learning.promote(settings, client, twin)
+        editor.join()
+        _index_knowledge_base(settings, knowledge_base)  # anything after the switch too
+        stop.set()
+        asker.join()
+
+        assert not errors and answers and all(found for _, found in answers)
+        now = client.alias.get(alias_name=settings.collection).collection
+        assert now == report.to_collection == generation_name(settings.collection, twin)
+        expected = _expected_chunk_ids(settings, knowledge_base)
+        stored = [c.id for c in ChunkStore(client, now).scan()]
+        assert len(stored) == len(set(stored)) and set(stored) == expected
+        assert client.collections.exists(serving)  # kept for rollback
+        # Queries now embed with the model that filled the collection they hit.
+        service = wiring.build_answer_service(client, settings)
+        assert service.ask("Where do visitors park?", PUBLIC_ONLY).embedder == twin
+
+        back = learning.rollback(settings, client)
+        assert back.to_collection == serving
+        old = [c.id for c in ChunkStore(client, serving).scan()]
+        assert len(old) == len(set(old)) and set(old) == expected
+        versions = {v.version: v.status for v in wiring.open_registry(settings).versions()}
+        assert versions[twin] == "retired"
+        assert [s.kind for s in wiring.open_registry(settings).switches(settings.collection)] == [
+            "promote",
+            "rollback",
+        ]
+
+
+def test_a_switch_killed_half_way_resumes_without_embedding_twice(
+    settings, knowledge_base, tmp_path
+):
+    _index_knowledge_base(settings, knowledge_base)
+    twin_version = _twin_of_the_model(settings, tmp_path)
+    twin = wiring.embedder_for_version(settings, twin_version)
+    with connect(settings) as client:
+        total = ChunkStore(client, settings.collection).count()
+        target = generation_name(settings.collection, twin_version)
+        gate_ = wiring.write_gate(settings, settings.collection)
+
+        def crash_after_first_batch(written: int) -> None:
+            raise KeyboardInterrupt("worker killed")
+
+        before = twin.texts_embedded
+        with pytest.raises(KeyboardInterrupt):
+            switch_index(
+                client, settings.collection, target, twin, gate_, crash_after_first_batch, batch=10
+            )
+        first = twin.texts_embedded - before
+        assert first == 10
+        assert client.alias.get(alias_name=settings.collection).collection != target
+
+        report = switch_index(client, settings.collection, target, twin, gate_, batch=10)
+        assert report.filled == total - first  # the first 10 were not embedded again
+        assert ChunkStore(client, target).count() == total
+
+
+def test_a_legacy_collection_without_alias_is_refused_with_a_hint(settings):
+    embedder = wiring.build_embedder(settings)
+    with connect(settings) as client:
+        from indexing.store import create_collection
+
+        create_collection(client, settings.collection, embedder.version, embedder.dimension)
+        with pytest.raises(ConfigError, match="not an alias"):
+            switch_index(
+                client,
+                settings.collection,
+                "Elsewhere",
+                embedder,
+                wiring.write_gate(settings, settings.collection),
+            )
+
+
+def _simulate_users(settings: Settings, questions: int, wrong: bool) -> None:
+    """Zaragoza's users ask, and vote 👍 on each cited source that answers them (by the qrels),
+    👎 on the others, the way the Slack bot records per-source votes."""
+    train = load_beir(ZARAGOZA, "train")
+    log = wiring.open_answer_log(settings)
+    with connect(settings) as client:
+        service = wiring.build_answer_service(client, settings)
+        for n, (qid, relevant) in enumerate(sorted(train.qrels.items())[:questions]):
+            answer = service.ask(train.queries[qid], PUBLIC_ONLY)
+            answer_id = log.record(answer, "slack", "C1", f"user{n}@example.com")
+            for citation in answer.citations:
+                helpful = relevant.get(citation.doc_id.removeprefix("zaragoza:"), 0) > 0
+                label = -1 if helpful == wrong else 1
+                record_source_vote(log, answer_id, f"U{n}", citation.number, label)
+        record_reaction(log, answer_id, f"U{n}", "+1", added=True)
+        record_reaction(log, answer_id, f"U{n}", "+1", added=False)  # withdrawn: not counted
+
+
+@pytest.fixture
+def zaragoza_settings(settings, tmp_path) -> Settings:
+    """A help desk whose knowledge base is zaragoza's corpus, with an answer log."""
+    settings = settings.model_copy(
+        update={
+            "database_url": f"sqlite:///{tmp_path / 'knowhere.db'}",
+            "answer_mode": "extractive",
+            "train_min_pairs": 20,
+        }
+    )
+    corpus = load_beir(ZARAGOZA, "train").corpus
+    with connect(settings) as client:
+        embedder = wiring.build_embedder(settings)
+        wiring.build_indexer(client, settings, "zaragoza", embedder).index(corpus, prune=True)
+    return settings
+
+
+@pytest.fixture
+def training_worker(zaragoza_settings, settings_env, tmp_path):
+    env = {
+        **settings_env,
+        "KNOWHERE_DATABASE_URL": zaragoza_settings.database_url or "",
+        "KNOWHERE_ANSWER_MODE": "extractive",
+        "KNOWHERE_TRAIN_MIN_PAIRS": "20",
+    }
+    log = (tmp_path / "training-worker.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers.celery_app",
+            "worker",
+            "--pool",
+            "solo",
+            "--queues",
+            "training",
+            "--loglevel",
+            "INFO",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    yield env
+    process.terminate()
+    process.wait(timeout=60)
+    log.close()
+
+
+def test_feedback_trains_a_better_embedder_that_serves_the_index(
+    zaragoza_settings, training_worker, monkeypatch
+):
+    settings = zaragoza_settings
+    _simulate_users(settings, questions=150, wrong=False)
+    assert learning.due(settings)[0]
+    for key, value in training_worker.items():
+        if key.startswith("KNOWHERE_"):
+            monkeypatch.setenv(key, value)
+    from workers.celery_app import make_app
+
+    result = make_app().send_task("knowhere.train_embedder", kwargs={"promote": True})
+    outcome = result.get(timeout=900)
+    del result
+
+    assert outcome["status"] == "promoted", outcome["reason"]
+    verdict = outcome["verdict"]
+    assert verdict["candidate_dev"]["ndcg"] > verdict["current_dev"]["ndcg"]
+    assert verdict["candidate_guard"]["ndcg"] >= verdict["current_guard"]["ndcg"] - 0.01
+    sets = list((settings.data_dir / "training-sets").glob("ts-*.json"))
+    assert [s.stem for s in sets] == [outcome["training_set"]["version"]]
+    with connect(settings) as client:
+        alias = client.alias.get(alias_name=settings.collection)
+        assert alias.collection == outcome["switch"]["to_collection"]
+        assert ChunkStore(client, alias.collection).count() == 503
+    assert not learning.due(settings)[0]  # nothing new since
+
+    listed = subprocess.run(
+        [sys.executable, "-m", "indexing.cli", "embedder", "list", "--json"],
+        env=training_worker,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    versions = {v["version"]: v for v in json.loads(listed.stdout)}
+    new = versions[outcome["version"]]
+    assert new["serving"] and new["status"] == "promoted"
+    assert new["training_hash"] == outcome["training_set"]["hash"]
+    assert versions[new["parent"]]["status"] == "retired"
+
+
+def test_deliberately_wrong_feedback_is_refused_by_the_gate(zaragoza_settings):
+    settings = zaragoza_settings
+    _simulate_users(settings, questions=150, wrong=True)
+    TicketPairs(settings.answer_log_url()).add_many(
+        [TicketPair("helpdesk", "T-1", "Where is the printer?", "Second floor, by the lifts.")]
+    )
+    with connect(settings) as client:
+        serving = client.alias.get(alias_name=settings.collection).collection
+        outcome = learning.train(settings, client, promote=True)
+        assert client.alias.get(alias_name=settings.collection).collection == serving
+
+    assert outcome.status == "rejected", outcome.verdict
+    assert outcome.training_set["ticket_pairs"] == 1
+    assert outcome.switch == {}
+    entry = wiring.open_registry(settings).get(outcome.version or "")
+    assert entry is not None and entry.status == "rejected"
+
+
+def test_training_is_due_after_enough_new_pairs_or_a_week(settings, tmp_path):
+    settings = settings.model_copy(
+        update={
+            "database_url": f"sqlite:///{tmp_path / 'due.db'}",
+            "train_min_pairs": 2,
+            "train_new_pairs": 3,
+            "train_every_days": 7,
+        }
+    )
+    assert learning.due(settings) == (False, "0 feedback pairs; the first training needs 2")
+    registry = wiring.open_registry(settings)
+    registry.add(
+        EmbedderVersion(
+            "m@1",
+            "m",
+            "/m",
+            "candidate",
+            training_set="ts-1",
+            metrics={"set": {"feedback_pairs": 0}},
+        )
+    )
+    assert not learning.due(settings)[0]
+    week_later = datetime.now(UTC) + timedelta(days=8)
+    assert not learning.due(settings, week_later)[0]  # old, but nothing new to learn from
