@@ -9,8 +9,6 @@ Feedback is never deleted: a removed reaction is marked withdrawn.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from .answering import Answer, Citation
-from .database import open_database, safe_url
+from .database import SqlStore
 
 
 def _now() -> datetime:
@@ -130,20 +128,11 @@ class StoredAnswer:
     answer: Answer
 
 
-class AnswerLog:
+class AnswerLog(SqlStore):
     """Record answers and feedback; read feedback back as training pairs."""
 
     def __init__(self, url: str) -> None:
-        self.url = safe_url(url)
-        self.engine, self._sessions = open_database(url, Base.metadata)
-
-    @contextmanager
-    def _session(self) -> Iterator[Session]:
-        with self._sessions.begin() as session:
-            yield session
-
-    def close(self) -> None:
-        self.engine.dispose()
+        super().__init__(url, Base.metadata)
 
     # Answers ------------------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +52,19 @@ def _add_missing_columns(engine: Engine, metadata: MetaData) -> None:
                 connection.execute(
                     text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}')
                 )
+
+
+class SqlStore:
+    """Base of the stores kept in the SQL database: their tables, sessions and URL."""
+
+    def __init__(self, url: str, metadata: MetaData) -> None:
+        self.url = safe_url(url)
+        self.engine, self._sessions = open_database(url, metadata)
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -8,16 +8,14 @@ history (candidates, the gate's verdicts, promotions and rollbacks) for `knowher
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import JSON, DateTime, Integer, String, Text, select
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from .database import open_database, safe_url
+from .database import SqlStore
 
 Status = Literal["base", "candidate", "rejected", "promoted", "retired"]
 
@@ -118,20 +116,11 @@ def _version(row: VersionRow) -> EmbedderVersion:
     )
 
 
-class Registry:
+class Registry(SqlStore):
     """Embedder versions and index switches in the SQL database."""
 
     def __init__(self, url: str) -> None:
-        self.url = safe_url(url)
-        self.engine, self._sessions = open_database(url, Base.metadata)
-
-    @contextmanager
-    def _session(self) -> Iterator[Session]:
-        with self._sessions.begin() as session:
-            yield session
-
-    def close(self) -> None:
-        self.engine.dispose()
+        super().__init__(url, Base.metadata)
 
     def add(self, entry: EmbedderVersion) -> EmbedderVersion:
         """Insert or replace a version."""

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime, String, Text, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from .database import open_database, safe_url
+from .database import SqlStore
 
 
 class Base(DeclarativeBase):
@@ -42,16 +42,15 @@ class TicketPair:
     url: str = ""
 
 
-class TicketPairs:
+class TicketPairs(SqlStore):
     """The stored ticket pairs (same database as the answer log)."""
 
     def __init__(self, url: str) -> None:
-        self.url = safe_url(url)
-        self.engine, self._sessions = open_database(url, Base.metadata)
+        super().__init__(url, Base.metadata)
 
     def add_many(self, pairs: Iterable[TicketPair]) -> int:
         count = 0
-        with self._sessions.begin() as session:
+        with self._session() as session:
             for pair in pairs:
                 row = session.get(TicketPairRow, (pair.source, pair.ticket_id)) or TicketPairRow(
                     source=pair.source, ticket_id=pair.ticket_id
@@ -62,13 +61,10 @@ class TicketPairs:
         return count
 
     def all(self) -> list[TicketPair]:
-        with self._sessions.begin() as session:
+        with self._session() as session:
             rows = session.scalars(
                 select(TicketPairRow).order_by(TicketPairRow.source, TicketPairRow.ticket_id)
             ).all()
             return [
                 TicketPair(r.source, r.ticket_id, r.question, r.resolution, r.url) for r in rows
             ]
-
-    def close(self) -> None:
-        self.engine.dispose()

@@ -74,3 +74,33 @@ def running_bot(args: list[str], env: dict[str, str], log_path: Path) -> Iterato
         finally:
             process.terminate()
             process.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def celery_worker(queue: str, env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
+    """A real Celery worker process (solo pool) consuming `queue`, stopped afterwards."""
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers.celery_app",
+                "worker",
+                "--pool",
+                "solo",
+                "--queues",
+                queue,
+                "--loglevel",
+                "INFO",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield process
+        finally:
+            process.terminate()
+            process.wait(timeout=60)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from botproc import celery_worker
 
 from bot.feedback import record_reaction, record_source_vote
 from indexing import gate, learning, wiring
@@ -263,30 +264,8 @@ def training_worker(zaragoza_settings, settings_env, tmp_path):
         "KNOWHERE_ANSWER_MODE": "extractive",
         "KNOWHERE_TRAIN_MIN_PAIRS": "20",
     }
-    log = (tmp_path / "training-worker.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "workers.celery_app",
-            "worker",
-            "--pool",
-            "solo",
-            "--queues",
-            "training",
-            "--loglevel",
-            "INFO",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    yield env
-    process.terminate()
-    process.wait(timeout=60)
-    log.close()
+    with celery_worker("training", env, tmp_path / "training-worker.log"):
+        yield env
 
 
 def test_feedback_trains_a_better_embedder_that_serves_the_index(

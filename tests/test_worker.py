@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from botproc import celery_worker
 
 from bot.runner import CeleryRunner
 from indexing import wiring
@@ -22,30 +21,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 @pytest.fixture
 def worker(settings_env, tmp_path, request):
     queue = getattr(request, "param", "indexing")
-    log = (tmp_path / "worker.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "workers.celery_app",
-            "worker",
-            "--pool",
-            "solo",
-            "--queues",
-            queue,
-            "--loglevel",
-            "INFO",
-        ],
-        env=settings_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    yield process
-    process.terminate()
-    process.wait(timeout=60)
-    log.close()
+    with celery_worker(queue, settings_env, tmp_path / "worker.log") as process:
+        yield process
 
 
 def test_worker_indexes_a_folder_sent_as_a_task(
@@ -82,6 +59,17 @@ def test_worker_is_configured_for_long_tasks_that_must_not_be_lost():
     conf = make_app().conf
     assert conf.task_acks_late and conf.worker_prefetch_multiplier == 1
     assert conf.broker_transport_options["visibility_timeout"] == VISIBILITY_TIMEOUT_S > 3600
+
+
+def test_training_has_its_own_queue_and_beat_checks_hourly_whether_it_is_due():
+    from workers.celery_app import make_app
+
+    conf = make_app().conf
+    for task in ("train_embedder", "maybe_train_embedder", "promote_embedder"):
+        assert conf.task_routes[f"knowhere.{task}"] == {"queue": "training"}
+    (entry,) = conf.beat_schedule.values()
+    assert entry["task"] == "knowhere.maybe_train_embedder"
+    assert entry["schedule"].minute == {17} and len(entry["schedule"].hour) == 24
 
 
 @pytest.mark.parametrize("worker", ["answers"], indirect=True)

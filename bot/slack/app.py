@@ -173,9 +173,7 @@ def build_app(
                 bot.answer_log.add_feedback, answer_id, user, "button", "vote", label
             )
             note = "Thanks, your feedback helps me find better sources."
-        channel = (body.get("channel") or {}).get("id")
-        if channel:
-            await client.chat_postEphemeral(channel=channel, user=user, text=note)
+        await _tell(client, body, user, note)
 
     @app.action("source_vote")
     async def on_source_vote(
@@ -197,9 +195,7 @@ def build_app(
             if done == "withdrawn"
             else f"Thanks, noted for source [{number}]."
         )
-        channel = (body.get("channel") or {}).get("id")
-        if channel:
-            await client.chat_postEphemeral(channel=channel, user=user, text=note)
+        await _tell(client, body, user, note)
 
     @app.event("member_joined_channel")
     @app.event("member_left_channel")
@@ -216,6 +212,13 @@ def build_app(
         await _reaction(bot, event, added=False)
 
     return app
+
+
+async def _tell(client: AsyncWebClient, body: dict[str, Any], user: str, note: str) -> None:
+    """A note only `user` sees, in the channel of the action (if it came from one)."""
+    channel = (body.get("channel") or {}).get("id")
+    if channel:
+        await client.chat_postEphemeral(channel=channel, user=user, text=note)
 
 
 def _readable(store: ChunkStore, chunk_ids: list[str], audience: Audience) -> bool:
