@@ -96,7 +96,15 @@ def labelled_pairs(settings: Settings, serving: Generation) -> list[LabelledPair
         hit = stored.get(vote.chunk_id)
         text = embedding_text(hit.title, hit.heading, hit.text) if hit else vote.passage
         pairs.append(
-            LabelledPair(vote.query, text, vote.chunk_id, vote.label, "feedback", vote.answer_id)
+            LabelledPair(
+                vote.query,
+                text,
+                vote.chunk_id,
+                vote.label,
+                "feedback",
+                # Cited passages share an answer vote; a source vote is about one passage.
+                group="" if vote.via == "source" else vote.answer_id,
+            )
         )
     for ticket in TicketPairs(settings.answer_log_url()).all():
         passage_id = f"ticket:{ticket.source}:{ticket.ticket_id}"
@@ -220,6 +228,7 @@ def judge(
         gate.score(candidate.embed, guard),
         settings.gate_margin,
         settings.gate_tolerance,
+        settings.gate_separation_margin,
     )
 
 

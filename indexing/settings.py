@@ -72,7 +72,8 @@ class Settings(BaseSettings):
     train_learning_rate: float = 5e-5
     train_batch_size: int = 32
     gate_margin: float = 0.01  # dev nDCG@10 the candidate must gain
-    gate_tolerance: float = 0.01  # guard-set nDCG@10 it may lose
+    gate_tolerance: float = 0.01  # guard-set (and dev) nDCG@10 it may lose
+    gate_separation_margin: float = 0.02  # …or dev positive-vs-rest cosine gap it must gain
     guard_set: Path | None = None  # JSONL {query, passage}; default: the bundled one
     auto_promote: bool = True  # re-embed and switch as soon as a candidate passes
 

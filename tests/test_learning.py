@@ -71,12 +71,16 @@ def test_training_set_keeps_clean_labels_and_splits_by_query(settings, tmp_path)
 
 
 def test_the_gate_wants_a_dev_gain_and_no_forgetting():
-    same = gate.Scores(0.80, 0.75, 40)
-    better = gate.Scores(0.85, 0.80, 40)
+    same = gate.Scores(0.80, 0.75, 40, 0.05)
+    better = gate.Scores(0.85, 0.80, 40, 0.05)
+    apart = gate.Scores(0.80, 0.75, 40, 0.09)  # saturated ranks, positives further ahead
+    worse_apart = gate.Scores(0.75, 0.70, 40, 0.09)
     guard = gate.Scores(0.95, 0.93, 80)
     forgot = gate.Scores(0.90, 0.88, 80)
 
     assert gate.judge(same, better, guard, guard, 0.01, 0.01).promote
+    assert gate.judge(same, apart, guard, guard, 0.01, 0.01).promote
+    assert not gate.judge(same, worse_apart, guard, guard, 0.01, 0.01).promote
     refused = gate.judge(same, better, guard, forgot, 0.01, 0.01)
     assert not refused.promote and "guard" in refused.reasons[0]
     assert not gate.judge(same, same, guard, guard, 0.01, 0.01).promote
@@ -285,7 +289,8 @@ def test_feedback_trains_a_better_embedder_that_serves_the_index(
 
     assert outcome["status"] == "promoted", outcome["reason"]
     verdict = outcome["verdict"]
-    assert verdict["candidate_dev"]["ndcg"] > verdict["current_dev"]["ndcg"]
+    assert verdict["candidate_dev"]["ndcg"] >= verdict["current_dev"]["ndcg"]
+    assert verdict["candidate_dev"]["separation"] > verdict["current_dev"]["separation"]
     assert verdict["candidate_guard"]["ndcg"] >= verdict["current_guard"]["ndcg"] - 0.01
     sets = list((settings.data_dir / "training-sets").glob("ts-*.json"))
     assert [s.stem for s in sets] == [outcome["training_set"]["version"]]
