@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -28,11 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from .answering import Answer, Citation
-from .database import SqlStore
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+from .database import SqlStore, utc_now
 
 
 class Base(DeclarativeBase):
@@ -43,7 +39,7 @@ class AnswerRow(Base):
     __tablename__ = "answers"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     platform: Mapped[str] = mapped_column(String(16))
     conversation: Mapped[str] = mapped_column(String(128), index=True)
     thread: Mapped[str | None] = mapped_column(String(128), index=True)
@@ -96,7 +92,7 @@ class FeedbackRow(Base):
     signal: Mapped[str] = mapped_column(String(64))  # the reaction's name, the button, …
     label: Mapped[int] = mapped_column(Integer)  # +1 helpful, -1 not helpful
     comment: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # A vote on one cited source (its number) instead of on the whole answer.
     passage: Mapped[int | None] = mapped_column(Integer)
@@ -310,7 +306,7 @@ class AnswerLog(SqlStore):
         result = session.execute(
             update(FeedbackRow)
             .where(*self._match(answer_id, user, via, signal))
-            .values(withdrawn_at=_now())
+            .values(withdrawn_at=utc_now())
         )
         return int(getattr(result, "rowcount", 0) or 0)
 

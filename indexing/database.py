@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import ServiceUnavailable
+
+
+def utc_now() -> datetime:
+    """The timestamp default of every table."""
+    return datetime.now(UTC)
 
 
 def safe_url(url: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -88,8 +88,8 @@ def exclusive(settings: Settings, index: str) -> Iterator[None]:
 
 def labelled_pairs(settings: Settings, serving: Generation) -> list[LabelledPair]:
     """Feedback pairs (passage text as the index embeds it now) and resolved-ticket pairs."""
-    log = wiring.open_answer_log(settings)
-    votes = log.pairs()
+    with closing(wiring.open_answer_log(settings)) as log:
+        votes = log.pairs()
     stored = {hit.chunk_id: hit for hit in serving.store.fetch(list({p.chunk_id for p in votes}))}
     pairs = []
     for vote in votes:
@@ -106,7 +106,9 @@ def labelled_pairs(settings: Settings, serving: Generation) -> list[LabelledPair
                 group="" if vote.via == "source" else vote.answer_id,
             )
         )
-    for ticket in TicketPairs(settings.answer_log_url()).all():
+    with closing(TicketPairs(settings.answer_log_url())) as store:
+        tickets = store.all()
+    for ticket in tickets:
         passage_id = f"ticket:{ticket.source}:{ticket.ticket_id}"
         pairs.append(LabelledPair(ticket.question, ticket.resolution, passage_id, 1, "ticket"))
     return pairs
@@ -316,7 +318,8 @@ def due(settings: Settings, now: datetime | None = None) -> tuple[bool, str]:
     now = now or datetime.now(UTC)
     registry = wiring.open_registry(settings)
     trained = [v for v in registry.versions() if v.training_set]
-    count = len(wiring.open_answer_log(settings).pairs())
+    with closing(wiring.open_answer_log(settings)) as log:
+        count = len(log.pairs())
     if not trained:
         if count >= settings.train_min_pairs:
             return True, f"{count} feedback pairs and no training yet"

@@ -9,19 +9,15 @@ history (candidates, the gate's verdicts, promotions and rollbacks) for `knowher
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import JSON, DateTime, Integer, String, Text, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from .database import SqlStore
+from .database import SqlStore, utc_now
 
 Status = Literal["base", "candidate", "rejected", "promoted", "retired"]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
@@ -40,7 +36,7 @@ class VersionRow(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16))
     collection: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
 
 class SwitchRow(Base):
@@ -54,7 +50,7 @@ class SwitchRow(Base):
     from_collection: Mapped[str] = mapped_column(String(300))
     to_collection: Mapped[str] = mapped_column(String(300))
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
 
 @dataclass(frozen=True)

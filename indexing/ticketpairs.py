@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import DateTime, String, Text, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from .database import SqlStore
+from .database import SqlStore, utc_now
 
 
 class Base(DeclarativeBase):
@@ -28,9 +28,7 @@ class TicketPairRow(Base):
     question: Mapped[str] = mapped_column(Text)
     resolution: Mapped[str] = mapped_column(Text)
     url: Mapped[str] = mapped_column(Text, default="")
-    added_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=lambda: datetime.now(UTC)
-    )
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
 
 @dataclass(frozen=True)
