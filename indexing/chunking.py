@@ -6,6 +6,7 @@ or repeated run overwrites the same Weaviate objects instead of duplicating them
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -26,6 +27,22 @@ HEADING_SEPARATOR = " > "
 # Only these reach the embedding text (as "title: …\nheading: …"); the rest is bookkeeping.
 EMBEDDED_METADATA = ("title", "heading")
 ACCESS_KEYS = ("acl_public", "acl_users", "acl_groups")
+# Document metadata kept with every chunk, as JSON in its `meta` property.
+DESCRIPTIVE_KEYS = (
+    "format",
+    "space",
+    "space_name",
+    "breadcrumb",
+    "author",
+    "version",
+    "labels",
+    "page_id",
+    "ticket_id",
+    "status",
+    "resolution",
+    "created_at",
+    "resolved_at",
+)
 
 
 def embedding_text(title: str, heading: str, text: str) -> str:
@@ -77,6 +94,8 @@ class StructuredChunker(TransformComponent):
 
     def chunk(self, document: Document) -> list[TextNode]:
         nodes: list[TextNode] = []
+        described = {k: document.metadata[k] for k in DESCRIPTIVE_KEYS if k in document.metadata}
+        descriptive = json.dumps(described, sort_keys=True) if described else ""
         for heading, text in _sections(document, self._markdown):
             for piece in self._splitter.split_text(text):
                 index = len(nodes)
@@ -84,7 +103,9 @@ class StructuredChunker(TransformComponent):
                     key: document.metadata.get(key, "")
                     for key in ("title", "url", "source", "updated_at")
                 }
-                metadata.update(heading=heading, doc_id=document.id_, chunk_index=index)
+                metadata.update(
+                    heading=heading, doc_id=document.id_, chunk_index=index, meta=descriptive
+                )
                 metadata.update(
                     {k: document.metadata[k] for k in ACCESS_KEYS if k in document.metadata}
                 )

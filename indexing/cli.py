@@ -15,7 +15,9 @@ from . import learning, models, stack, wiring
 from .access import PUBLIC_ONLY, Audience
 from .errors import KnowhereError
 from .settings import Settings
+from .sources import get_source, load_sources
 from .store import SearchMode, connect
+from .syncruns import Run
 
 app = typer.Typer(help="Knowhere: search and ask your company's knowledge.", no_args_is_help=True)
 services_app = typer.Typer(help="Local Weaviate and Redis (started as plain processes).")
@@ -24,6 +26,8 @@ app.add_typer(services_app, name="services")
 app.add_typer(models_app, name="models")
 embedder_app = typer.Typer(help="Fine-tuned embedders: train, list, promote, roll back.")
 app.add_typer(embedder_app, name="embedder")
+sources_app = typer.Typer(help="Confluence spaces and ticket exports: list, sync, status.")
+app.add_typer(sources_app, name="sources")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -266,6 +270,117 @@ def embedder_rollback() -> None:
         f"{report.chunks} chunks, {report.filled + report.caught_up + report.final} re-embedded",
         markup=False,
     )
+
+
+@sources_app.command("list")
+def sources_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The sources declared in KNOWHERE_SOURCES_FILE and their schedules."""
+    settings = _settings()
+    declared = load_sources(settings.sources_file)
+    rows = [
+        {
+            "name": name,
+            "type": config.type,
+            "where": config.url if config.is_confluence else config.path,
+            "spaces": config.spaces,
+            "incremental": config.schedule.incremental,
+            "full": config.schedule.full,
+        }
+        for name, config in declared.items()
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        spaces = f" spaces {', '.join(row['spaces'])}" if row["spaces"] else ""  # type: ignore[arg-type]
+        out.print(
+            f"{row['name']}: {row['type']} {row['where']}{spaces} "
+            f"(incremental {row['incremental'] or 'off'}, full {row['full'] or 'off'})",
+            markup=False,
+        )
+
+
+def _print_run(run: Run) -> None:
+    c = run.counts
+    out.print(
+        f"{run.source} {'full' if run.full else 'incremental'} run {run.id[:8]}: {run.status}; "
+        f"{c.added} added, {c.updated} updated, {c.unchanged} unchanged, {c.deleted} deleted, "
+        f"{c.failed} failed; {c.embedded} chunks embedded",
+        markup=False,
+    )
+    if run.error:
+        err.print(f"error: {run.error}", markup=False)
+    for item, reason in run.errors:
+        err.print(f"failed {item}: {reason}", markup=False)
+
+
+@sources_app.command("sync")
+def sources_sync(
+    name: str,
+    full: Annotated[
+        bool, typer.Option("--full", help="Fetch everything and prune what is gone")
+    ] = False,
+    enqueue: Annotated[
+        bool, typer.Option("--enqueue", help="Run on the Celery workers instead of here")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Sync one source now: only what changed since the last run (or everything with --full)."""
+    settings = _settings()
+    if enqueue:
+        from celery import Celery  # by task name: `indexing` does not import `workers`
+
+        get_source(settings.sources_file, name)  # an unknown name fails here, not on a worker
+        sender = Celery("knowhere", broker=settings.redis_url)
+        result = sender.send_task("knowhere.sync_source", args=[name, full], queue="indexing")
+        out.print(f"queued sync of {name} (task {result.id})", markup=False)
+        return
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=as_json,
+    ) as bar:
+        task = bar.add_task(f"Syncing {name}", total=None)
+        run = wiring.sync_source(
+            settings,
+            name,
+            full,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    if run is None:
+        raise KnowhereError(f"the run of {name} was taken over by another sync")
+    if as_json:
+        _print_json(run.as_dict())
+    else:
+        _print_run(run)
+    if run.status != "finished":
+        raise typer.Exit(1)
+
+
+@sources_app.command("status")
+def sources_status(
+    name: Annotated[str | None, typer.Argument(help="One source (default: all)")] = None,
+    limit: Annotated[int, typer.Option(help="Runs to show")] = 10,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The latest sync runs: when, how they ended, counts and failed documents."""
+    runs = wiring.open_sync_runs(_settings())
+    try:
+        latest = runs.latest(name, limit)
+        detailed = [runs.get(run.id) or run for run in latest]
+    finally:
+        runs.close()
+    if as_json:
+        _print_json([run.as_dict() for run in detailed])
+        return
+    if not detailed:
+        out.print("no sync runs yet")
+    for run in detailed:
+        _print_run(run)
 
 
 def main() -> None:

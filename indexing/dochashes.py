@@ -64,3 +64,27 @@ class DocHashStore:
 
     def clear(self) -> None:
         self.delete(list(self.all()))
+
+
+class SourceVersions:
+    """doc_id -> the source's own version of the indexed document (a Confluence page version).
+
+    Lets an incremental sync skip pages whose version it has already indexed, without
+    fetching their bodies.
+    """
+
+    def __init__(self, client: redis.Redis, collection: str, source: str) -> None:
+        self._client = client
+        self._key = f"knowhere/{collection}/{source}/versions"
+
+    def all(self) -> dict[str, str]:
+        raw = self._client.hgetall(self._key)
+        return {k.decode(): v.decode() for k, v in raw.items()}  # type: ignore[union-attr]
+
+    def set_many(self, versions: dict[str, str]) -> None:
+        if versions:
+            self._client.hset(self._key, mapping=versions)  # type: ignore[arg-type]
+
+    def delete(self, doc_ids: list[str]) -> None:
+        if doc_ids:
+            self._client.hdel(self._key, *doc_ids)

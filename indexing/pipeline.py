@@ -78,6 +78,7 @@ def _to_chunk(node: BaseNode, embedder_version: str) -> Chunk:
         acl_users=list(meta.get("acl_users", [])),
         acl_groups=list(meta.get("acl_groups", [])),
         acl_public=bool(meta.get("acl_public", True)),
+        meta=str(meta.get("meta", "")),
     )
 
 
@@ -145,15 +146,24 @@ class Indexer:
             if progress:
                 progress(len(batch))
         if prune:
-            current = {d.id_ for d in documents}
-            gone = [doc_id for doc_id in known if doc_id not in current]
-            if gone:
-                with self._target() as (store, _):
-                    report.chunks_removed += store.delete_documents(gone)
-                self.hashes.delete(gone)
-                report.deleted = len(gone)
+            removed, report.deleted = self.prune({d.id_ for d in documents}, known)
+            report.chunks_removed += removed
         report.seconds = time.perf_counter() - started
         return report
+
+    def prune(self, current: set[str], known: dict[str, str] | None = None) -> tuple[int, int]:
+        """Remove the indexed documents of this source that are not in `current`.
+
+        Returns (chunks removed, documents removed).
+        """
+        known = self.hashes.all() if known is None else known
+        gone = [doc_id for doc_id in known if doc_id not in current]
+        if not gone:
+            return 0, 0
+        with self._target() as (store, _):
+            removed = store.delete_documents(gone)
+        self.hashes.delete(gone)
+        return removed, len(gone)
 
     def _index_batch(
         self, batch: list[tuple[Document, str]], known: dict[str, str], report: IndexReport

@@ -77,6 +77,13 @@ class Settings(BaseSettings):
     guard_set: Path | None = None  # JSONL {query, passage}; default: the bundled one
     auto_promote: bool = True  # re-embed and switch as soon as a candidate passes
 
+    # Sources (Confluence spaces, ticket exports) synced by `knowhere sources` and Celery beat.
+    sources_file: Path | None = None
+    sync_batch_size: int = Field(default=50, ge=1)  # pages or tickets per batch task
+    sync_lock_seconds: int = Field(default=600, ge=5)  # a dead sync's lock expires after this
+    personal_data: Literal["drop", "hash", "keep"] = "hash"  # people in tickets
+    personal_data_key: SecretStr | None = None  # HMAC key for hashed people (recommended)
+
     # Bots: answer in the bot process, or on Celery workers (the `answers` queue).
     answer_runner: Literal["inline", "celery"] = "inline"
     answer_threads: int = Field(default=1, ge=1)  # answers computed at once in a bot process

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -34,7 +35,7 @@ RETURNED = [
     "acl_groups",
     "acl_public",
 ]
-STORED = [*RETURNED, "updated_at", "embedder"]
+STORED = [*RETURNED, "updated_at", "embedder", "meta"]
 WRITE_BATCH = 256
 DOCS_PER_QUERY = 20
 MAX_RESULTS = 10_000  # Weaviate's default QUERY_MAXIMUM_RESULTS
@@ -63,6 +64,7 @@ class Chunk:
     acl_users: list[str] = field(default_factory=list)
     acl_groups: list[str] = field(default_factory=list)
     acl_public: bool = True
+    meta: str = ""  # JSON of the document's descriptive metadata (space, labels, version…)
 
     def properties(self) -> dict[str, Any]:
         props: dict[str, Any] = {
@@ -77,6 +79,7 @@ class Chunk:
             "acl_users": self.acl_users,
             "acl_groups": self.acl_groups,
             "acl_public": self.acl_public,
+            "meta": self.meta,
         }
         if self.updated_at is not None:
             props["updated_at"] = self.updated_at
@@ -161,6 +164,15 @@ def _parse_description(description: str | None) -> dict[str, str]:
     return fields
 
 
+# Descriptive metadata of the chunk's document as JSON: returned, neither searched nor filtered.
+META_PROPERTY = Property(
+    name="meta",
+    data_type=DataType.TEXT,
+    index_searchable=False,
+    index_filterable=False,
+)
+
+
 def create_collection(
     client: weaviate.WeaviateClient, name: str, embedder: str, dimension: int
 ) -> None:
@@ -197,6 +209,7 @@ def create_collection(
                 tokenization=Tokenization.FIELD,
             ),
             Property(name="acl_public", data_type=DataType.BOOL),
+            META_PROPERTY,
         ],
     )
 
@@ -223,6 +236,7 @@ class ChunkStore:
         one built by a fine-tuned descendant of the model (a version in `known`) is accepted.
         """
         if self.client.collections.exists(self.name):
+            self._add_missing_properties()
             existing = self.embedder_version()
             if existing in known:
                 return
@@ -240,6 +254,13 @@ class ChunkStore:
         except WeaviateBaseError:
             if self.client.alias.get(alias_name=self.name) is None:  # not a concurrent ensure()
                 raise
+
+    def _add_missing_properties(self) -> None:
+        """Collections created by an older version lack later properties: add them."""
+        present = {p.name for p in self.collection.config.get().properties}
+        if META_PROPERTY.name not in present:
+            with suppress(WeaviateBaseError):  # added concurrently by another process
+                self.collection.config.add_property(META_PROPERTY)
 
     def embedder_version(self) -> str:
         """The embedder version recorded when the collection was created."""
@@ -410,6 +431,7 @@ def _stored_chunk(obj: Any) -> Chunk:
         acl_users=list(props.get("acl_users") or ()),
         acl_groups=list(props.get("acl_groups") or ()),
         acl_public=props.get("acl_public") is not False,
+        meta=str(props.get("meta") or ""),
     )
 
 

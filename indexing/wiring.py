@@ -7,7 +7,7 @@ from pathlib import Path
 
 import weaviate
 
-from . import models
+from . import models, sync, syncruns
 from .access import GroupDirectory
 from .answering import ChatGenerator, ExtractiveGenerator, Generator, LlamaCppGenerator
 from .answerlog import AnswerLog
@@ -259,3 +259,21 @@ def evaluate_dataset(
         "corpus_indexed": {"embedded": report.texts_embedded, "unchanged": report.unchanged},
         **metrics,
     }
+
+
+def sync_source(
+    settings: Settings,
+    name: str,
+    full: bool = False,
+    progress: sync.Progress | None = None,
+) -> syncruns.Run | None:
+    """Sync one source of the sources file in this process and return its run record."""
+    connect_redis(settings.redis_url)  # fail fast, before any work, if Redis is down
+    with sync.open_env(settings, name) as env, connect(settings) as client:
+        embedder = build_embedder(settings)
+        indexer = build_indexer(client, settings, name, embedder)
+        return sync.sync_here(env, indexer, full, progress)
+
+
+def open_sync_runs(settings: Settings) -> syncruns.SyncRuns:
+    return syncruns.SyncRuns(settings.answer_log_url())

@@ -2,14 +2,56 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
 from celery.schedules import crontab
 
+from indexing.errors import ConfigError
 from indexing.settings import Settings
+from indexing.sources import load_sources
 
 # Longest task we expect (a full re-index of a large source) is a few hours; Redis redelivers
 # unacknowledged tasks after the visibility timeout, so it must be longer than that.
 VISIBILITY_TIMEOUT_S = 12 * 3600
+
+
+# `celery -A workers.celery_app beat`: check hourly whether enough new feedback (or time) has
+# accumulated to train (KNOWHERE_TRAIN_NEW_PAIRS, KNOWHERE_TRAIN_EVERY_DAYS).
+TRAINING_SCHEDULE = {
+    "train-embedder-when-due": {
+        "task": "knowhere.maybe_train_embedder",
+        "schedule": crontab(minute="17"),
+    },
+}
+
+
+def cron(expression: str) -> crontab:
+    """A five-field cron expression (minute hour day-of-month month day-of-week)."""
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ConfigError(f"'{expression}' is not a cron expression of five fields")
+    minute, hour, day_of_month, month, day_of_week = fields
+    return crontab(minute, hour, day_of_week, day_of_month, month)
+
+
+def source_schedules(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Beat entries for the sources file: an incremental and a full (pruning) sync each."""
+    if settings.sources_file is None:
+        return {}
+    entries: dict[str, dict[str, Any]] = {}
+    for name, config in load_sources(settings.sources_file).items():
+        for kind, expression in (
+            ("incremental", config.schedule.incremental),
+            ("full", config.schedule.full),
+        ):
+            if expression:
+                entries[f"sync-{name}-{kind}"] = {
+                    "task": "knowhere.sync_source",
+                    "schedule": cron(expression),
+                    "args": [name, kind == "full"],
+                }
+    return entries
 
 
 def make_app(settings: Settings | None = None) -> Celery:
@@ -32,14 +74,7 @@ def make_app(settings: Settings | None = None) -> Celery:
             "knowhere.maybe_train_embedder": {"queue": "training"},
             "knowhere.promote_embedder": {"queue": "training"},
         },
-        # `celery -A workers.celery_app beat`: check hourly whether enough new feedback (or
-        # time) has accumulated to train (KNOWHERE_TRAIN_NEW_PAIRS, KNOWHERE_TRAIN_EVERY_DAYS).
-        beat_schedule={
-            "train-embedder-when-due": {
-                "task": "knowhere.maybe_train_embedder",
-                "schedule": crontab(minute="17"),
-            },
-        },
+        beat_schedule={**TRAINING_SCHEDULE, **source_schedules(settings)},
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
