@@ -19,6 +19,7 @@ import json
 import random
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -64,6 +65,7 @@ class ConfluenceState:
     throttle: int = 0  # answer this many next requests with 429
     retry_after: str = "1"
     user_tz_hours: int = 10  # CQL dates are in the API user's time zone
+    delay: float = 0.0  # seconds to wait before answering a search (a slow site)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _next_id: int = 1000
 
@@ -146,7 +148,9 @@ class Handler(BaseHTTPRequestHandler):
             self.state.requests.append(f"GET {url.path}?{url.query}")
             if self.state.throttle > 0:
                 self.state.throttle -= 1
-                self._send(429, {"message": "Rate limited"}, {"Retry-After": self.state.retry_after})
+                self._send(
+                    429, {"message": "Rate limited"}, {"Retry-After": self.state.retry_after}
+                )
                 return
         if not self._authorized():
             self._send(401, {"statusCode": 401, "message": "Unauthorized"})
@@ -185,13 +189,20 @@ class Handler(BaseHTTPRequestHandler):
                     "group": _results([{"type": "group", "name": g} for g in space.readers_groups]),
                 }
                 permissions.append(
-                    {"operation": {"operation": operation, "targetType": "space"},
-                     "subjects": subjects, "anonymousAccess": False, "unlicensedAccess": False}
+                    {
+                        "operation": {"operation": operation, "targetType": "space"},
+                        "subjects": subjects,
+                        "anonymousAccess": False,
+                        "unlicensedAccess": False,
+                    }
                 )
             if space.anonymous:
                 permissions.append(
-                    {"operation": {"operation": "read", "targetType": "space"},
-                     "anonymousAccess": True, "unlicensedAccess": False}
+                    {
+                        "operation": {"operation": "read", "targetType": "space"},
+                        "anonymousAccess": True,
+                        "unlicensedAccess": False,
+                    }
                 )
             data["permissions"] = permissions
         return data
@@ -206,13 +217,14 @@ class Handler(BaseHTTPRequestHandler):
         }
 
     def _page_json(self, page: Page, expand: set[str]) -> dict[str, Any]:
+        slug = quote(page.title.replace(" ", "+"))
         data: dict[str, Any] = {
             "id": page.id,
             "type": "page",
             "status": page.status,
             "title": page.title,
             "_links": {
-                "webui": f"/spaces/{page.space}/pages/{page.id}/{quote(page.title.replace(' ', '+'))}",
+                "webui": f"/spaces/{page.space}/pages/{page.id}/{slug}",
                 "self": f"{self.base}/rest/api/content/{page.id}",
             },
             "_expandable": {"body": "", "version": "", "ancestors": "", "space": ""},
@@ -293,11 +305,15 @@ class Handler(BaseHTTPRequestHandler):
         self._listing("content", query, sorted(pages, key=lambda p: int(p.id)))
 
     def search(self, query: dict[str, str]) -> None:
+        if self.state.delay:
+            time.sleep(self.state.delay)
         cql = query.get("cql", "")
         ids = re.fullmatch(r"\s*id in \(([\d,\s]+)\)\s*", cql)
         if ids:
             wanted = {i.strip() for i in ids.group(1).split(",")}
-            pages = [p for p in self.state.pages.values() if p.id in wanted and p.status == "current"]
+            pages = [
+                p for p in self.state.pages.values() if p.id in wanted and p.status == "current"
+            ]
         else:
             match = re.fullmatch(
                 r'\s*space = "(\w+)" and type = page and lastmodified >= "([\d-]+ [\d:]+)"\s*', cql
@@ -337,8 +353,16 @@ class Handler(BaseHTTPRequestHandler):
             }
             for i, (name, data) in enumerate(page.attachments.items())
         ]
-        self._send(200, {"results": results, "start": 0, "limit": 50, "size": len(results),
-                         "_links": {"base": self.base}})
+        self._send(
+            200,
+            {
+                "results": results,
+                "start": 0,
+                "limit": 50,
+                "size": len(results),
+                "_links": {"base": self.base},
+            },
+        )
 
     def download(self, query: dict[str, str], page_id: str, name: str) -> None:
         from urllib.parse import unquote
@@ -377,10 +401,41 @@ TOPICS = [
     ("alerts", "Alerts of {svc}", "The {svc} error-rate alert fires above 2 % for 10 minutes."),
 ]
 WORDS = (
-    "service latency cache request queue worker retry timeout budget error metric dashboard "
-    "release rollback config secret token region cluster node shard replica backup restore "
-    "incident review owner runbook escalation capacity quota limit partition index"
-).split()
+    "service",
+    "latency",
+    "cache",
+    "request",
+    "queue",
+    "worker",
+    "retry",
+    "timeout",
+    "budget",
+    "error",
+    "metric",
+    "dashboard",
+    "release",
+    "rollback",
+    "config",
+    "secret",
+    "token",
+    "region",
+    "cluster",
+    "node",
+    "shard",
+    "replica",
+    "backup",
+    "restore",
+    "incident",
+    "review",
+    "owner",
+    "runbook",
+    "escalation",
+    "capacity",
+    "quota",
+    "limit",
+    "partition",
+    "index",
+)
 
 
 def generated_body(rng: random.Random, svc: str, topic: int, paragraphs: int = 4) -> str:

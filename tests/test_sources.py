@@ -1,0 +1,420 @@
+"""Syncing Confluence spaces and ticket exports: the admin's story from sources file to search.
+
+Confluence is a local stand-in (tests/confluence_standin.py) serving the REST payloads of
+Atlassian's documentation; ticket exports are fixture files in the vendors' formats.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from botproc import bot_env, celery_worker, wait_for
+from confluence_standin import EMAIL, TOKEN, ConfluenceStandIn, generate_space
+from pydantic import SecretStr
+
+from indexing import sync, wiring
+from indexing.confluenceapi import ConfluenceAuth, ConfluenceClient
+from indexing.errors import SourceError
+from indexing.settings import Settings
+from indexing.store import ChunkStore, connect
+from indexing.ticketformats import READERS, RecordError
+from indexing.ticketpairs import TicketPairs
+from indexing.tickets import People, ticket_document
+
+FIXTURES = Path(__file__).parent / "fixtures" / "tickets"
+TOKEN_ENV = "KNOWHERE_TEST_CONFLUENCE_TOKEN"
+
+DEPLOY_GUIDE = """
+<h1>Deploying the billing service</h1>
+<ac:structured-macro ac:name="toc" />
+<p>Read the <ac:link><ri:page ri:content-title="Release checklist" /></ac:link> first.</p>
+<h2>Steps</h2>
+<ol><li>Merge to main</li><li>Run the pipeline</li></ol>
+<ac:structured-macro ac:name="code"><ac:parameter ac:name="language">bash</ac:parameter>
+<ac:plain-text-body><![CDATA[billingctl deploy --env prod --canary 10]]></ac:plain-text-body>
+</ac:structured-macro>
+<ac:structured-macro ac:name="warning"><ac:parameter ac:name="title">Freeze</ac:parameter>
+<ac:rich-text-body><p>No billing deploys during the month-end close.</p></ac:rich-text-body>
+</ac:structured-macro>
+<ac:structured-macro ac:name="expand"><ac:parameter ac:name="title">Rollback</ac:parameter>
+<ac:rich-text-body><p>Run <code>billingctl rollback</code> within 15 minutes.</p>
+</ac:rich-text-body>
+</ac:structured-macro>
+<table><tbody><tr><th>Env</th><th>Approver</th></tr><tr><td>prod</td><td>SRE lead</td></tr></tbody>
+</table>
+"""
+
+
+@pytest.fixture
+def confluence(monkeypatch) -> Iterator[ConfluenceStandIn]:
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    with ConfluenceStandIn() as site:
+        state = site.state
+        state.add_space("ENG", "Engineering", readers_groups=["engineering"])
+        state.add_space("HR", "People team", forbidden=True)
+        home = state.add_page("ENG", "Engineering home", "<p>Welcome to engineering.</p>")
+        state.add_page(
+            "ENG", "Deploy guide", DEPLOY_GUIDE, parent=home.id, labels=["deploy", "billing"]
+        )
+        state.add_page(
+            "ENG",
+            "Incident review template",
+            "<h2>Timeline</h2><p>Write the timeline of the outage in UTC.</p>",
+            parent=home.id,
+        )
+        bands = state.add_page(
+            "ENG",
+            "Salary bands",
+            "<p>Engineering salary bands for the 2025 review cycle.</p>",
+            parent=home.id,
+            read_groups=["hr", "eng-managers"],
+            read_users=[{"accountId": "acc-1", "email": "cto@example.com"}],
+        )
+        state.add_page(
+            "ENG",
+            "Salary exceptions",
+            "<p>Approved exceptions to the salary bands.</p>",
+            parent=bands.id,
+            read_groups=["hr"],
+        )
+        yield site
+
+
+def write_sources(path: Path, site_url: str, spaces: str = "[ENG]", **extra: str) -> Path:
+    lines = [
+        "sources:",
+        "  wiki:",
+        "    type: confluence",
+        f"    url: {site_url}",
+        f"    email: {EMAIL}",
+        f"    token_env: {TOKEN_ENV}",
+        f"    spaces: {spaces}",
+        *[f"    {key}: {value}" for key, value in extra.items()],
+        "  jira:",
+        "    type: jira-csv",
+        f"    path: {FIXTURES / 'jira.csv'}",
+        "    url: https://acme.atlassian.net",
+        "  zendesk:",
+        "    type: zendesk",
+        f"    path: {FIXTURES / 'zendesk.json'}",
+        "    url: https://acme.zendesk.com",
+        "    personal_data: drop",
+        "  servicenow:",
+        "    type: servicenow-csv",
+        f"    path: {FIXTURES / 'servicenow.csv'}",
+        "    url: https://acme.service-now.com",
+        "  helpdesk:",
+        "    type: tickets-jsonl",
+        f"    path: {FIXTURES / 'generic.jsonl'}",
+        "    url_template: https://help.example.com/t/{id}",
+        "    mapping: {id: ticket, summary: title, description: body, status: state, "
+        "resolution: answer, labels: tags, created: opened, resolved: closed}",
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def with_sources(settings: Settings, sources: Path, **changes: object) -> Settings:
+    return settings.model_copy(update={"sources_file": sources, **changes})
+
+
+def chunks_by_doc(settings: Settings) -> dict[str, list]:
+    with connect(settings) as client:
+        found: dict[str, list] = {}
+        for chunk in ChunkStore(client, settings.collection).scan():
+            found.setdefault(chunk.doc_id, []).append(chunk)
+        return found
+
+
+# Confluence: sync, search, edit, delete, permissions ----------------------------------------
+
+
+def test_a_space_is_synced_searchable_and_kept_current(settings, confluence, tmp_path):
+    state = confluence.state
+    config = with_sources(settings, write_sources(tmp_path / "sources.yml", confluence.url))
+    env = bot_env(config, KNOWHERE_SOURCES_FILE=str(config.sources_file))
+    env[TOKEN_ENV] = TOKEN
+    state.throttle, state.retry_after = 2, "1"  # Confluence starts by asking us to slow down
+
+    sync_cli = subprocess.run(
+        [sys.executable, "-m", "indexing.cli", "sources", "sync", "wiki", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert sync_cli.returncode == 0, sync_cli.stderr
+    first = json.loads(sync_cli.stdout)
+    assert first["status"] == "finished"
+    assert (first["added"], first["failed"]) == (5, 0)
+    assert state.count("GET /wiki/rest/api/space/ENG") == 3  # two 429s, then the answer
+    assert TOKEN not in sync_cli.stdout + sync_cli.stderr
+
+    search = subprocess.run(
+        [sys.executable, "-m", "indexing.cli", "search", "how do I deploy billing to prod"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert search.returncode == 0, search.stderr
+    assert "Deploy guide" in search.stdout.splitlines()[0]
+
+    docs = chunks_by_doc(config)
+    guide = next(c for cs in docs.values() for c in cs if c.title == "Deploy guide")
+    text = "\n".join(c.text for c in docs[guide.doc_id])
+    assert "billingctl deploy --env prod --canary 10" in text and "```" in text
+    assert "Warning: Freeze" in text and "Release checklist" in text
+    assert "| prod | SRE lead |" in text
+    meta = json.loads(guide.meta)
+    assert meta["labels"] == ["deploy", "billing"]
+    assert meta["breadcrumb"] == "Engineering home" and meta["space"] == "ENG"
+    assert meta["version"] == 1 and meta["author"] == "Ada Admin"
+    assert guide.url.startswith(confluence.url + "/spaces/ENG/pages/")
+    assert (guide.acl_public, guide.acl_groups) is not None
+    assert guide.acl_groups == ["engineering"] and not guide.acl_public
+
+    # Restricted pages carry their access list: the page's own, intersected with its parent's.
+    bands = next(cs[0] for cs in docs.values() if cs[0].title == "Salary bands")
+    assert sorted(bands.acl_groups) == ["eng-managers", "hr"]
+    assert bands.acl_users == ["cto@example.com"] and not bands.acl_public
+    exceptions = next(cs[0] for cs in docs.values() if cs[0].title == "Salary exceptions")
+    assert exceptions.acl_groups == ["hr"] and exceptions.acl_users == []
+
+    # One page edited: the next incremental sync fetches and embeds only that page.
+    page = next(p for p in state.pages.values() if p.title == "Incident review template")
+    state.edit(page.id, "<h2>Timeline</h2><p>Write the timeline in UTC and link the graphs.</p>")
+    requests_before = len(state.requests)
+    second = wiring.sync_source(config, "wiki")
+    assert second is not None and second.status == "finished"
+    counts = second.counts
+    assert (counts.added, counts.updated, counts.unchanged, counts.failed) == (0, 1, 0, 0)
+    after = chunks_by_doc(config)
+    assert counts.embedded == len(after[f"wiki:page/{page.id}"]) > 0
+    fetched = [r for r in state.requests[requests_before:] if "cql=id+in" in r]
+    assert len(fetched) == 1 and f"%28{page.id}%29" in fetched[0]
+    assert "link the graphs" in after[f"wiki:page/{page.id}"][0].text
+
+    # Nothing changed: nothing fetched, nothing embedded.
+    third = wiring.sync_source(config, "wiki")
+    assert third is not None and third.counts.embedded == 0 and third.counts.updated == 0
+
+    # A page deleted and one archived: gone after the next full sync (prune).
+    gone = next(p for p in state.pages.values() if p.title == "Salary exceptions")
+    gone.status = "trashed"
+    archived = next(p for p in state.pages.values() if p.title == "Engineering home")
+    archived.status = "archived"
+    full = wiring.sync_source(config, "wiki", full=True)
+    assert full is not None and full.counts.deleted == 2 and full.counts.embedded == 0
+    remaining = {cs[0].title for cs in chunks_by_doc(config).values()}
+    assert remaining == {"Deploy guide", "Incident review template", "Salary bands"}
+
+    status = subprocess.run(
+        [sys.executable, "-m", "indexing.cli", "sources", "status", "wiki", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    runs = json.loads(status.stdout)
+    assert [r["kind"] for r in runs] == ["full", "incremental", "incremental", "incremental"]
+    assert runs[0]["deleted"] == 2 and runs[-1]["added"] == 5
+    assert all(r["status"] == "finished" and r["finished_at"] for r in runs)
+
+
+def test_a_forbidden_space_is_named_and_the_token_never_shown(settings, confluence, tmp_path):
+    sources = write_sources(tmp_path / "sources.yml", confluence.url, spaces="[HR]")
+    config = with_sources(settings, sources)
+    with pytest.raises(SourceError) as raised:
+        wiring.sync_source(config, "wiki")
+    message = str(raised.value)
+    assert "space HR" in message and "HTTP 403" in message and TOKEN not in message
+    runs = wiring.open_sync_runs(config).latest("wiki")
+    assert runs[0].status == "failed" and "space HR" in runs[0].error
+
+    wrong = ConfluenceAuth("cloud", SecretStr("not-the-token"), EMAIL)
+    with ConfluenceClient(confluence.url, wrong) as client, pytest.raises(SourceError) as bad:
+        client.get_json("space/ENG", space="ENG")
+    assert "HTTP 401" in str(bad.value) and "space ENG" in str(bad.value)
+
+
+def test_data_center_with_a_context_path_and_a_personal_access_token():
+    with ConfluenceStandIn(context="/confluence", cloud=False) as site:
+        site.state.add_space("OPS", "Operations")
+        for n in range(120):
+            site.state.add_page("OPS", f"Runbook {n}", f"<p>Step {n}</p>")
+        auth = ConfluenceAuth("datacenter", SecretStr(TOKEN))
+        with ConfluenceClient(site.url, auth) as client:
+            listed = list(
+                client.paginate("content", {"spaceKey": "OPS", "type": "page", "limit": 100})
+            )
+        assert len(listed) == 120  # three pages of 50, `next` joined to /confluence
+        assert site.state.count("GET /confluence/rest/api/content?") == 3
+
+
+# Ticket exports ------------------------------------------------------------------------------
+
+
+def test_ticket_exports_read_every_format_and_report_bad_records():
+    options = {"url": "https://acme.example"}
+    found: dict[str, list] = {}
+    for kind, name in [
+        ("jira-csv", "jira.csv"),
+        ("jira-json", "jira.json"),
+        ("zendesk", "zendesk.json"),
+        ("servicenow-csv", "servicenow.csv"),
+        ("servicenow-json", "servicenow.json"),
+    ]:
+        found[name] = list(READERS[kind](FIXTURES / name, options))
+    errors = {str(r) for rs in found.values() for r in rs if isinstance(r, RecordError)}
+    assert errors == {
+        "jira.csv, line 15: has 4 fields, the header has 18",
+        "jira.csv, line 16: missing Summary",
+        "jira.json, record 3 (id SUP-203): missing fields.summary",
+        "zendesk.json, record 2 (id 4712): missing subject",
+        "servicenow.csv, line 8 (INC0010002): missing short_description",
+        "servicenow.csv, line 9 (INC0010003): not a date: 'not a date'",
+        "servicenow.json, record 2: missing number",
+    }
+    vpn = next(t for t in found["jira.csv"] if not isinstance(t, RecordError))
+    assert [c.body.split(";")[0][:20] for c in vpn.comments][2].startswith("Upgrade the VPN")
+    document = ticket_document(vpn, "support", People("hash", b"key"))
+    text = document.text
+    # Quoted replies, signatures and people are gone; the public conversation stays in order.
+    assert "wrote:" not in text and "> Can you send" not in text
+    assert "Paula" not in text and "Sam" not in text and "@example.com" not in text
+    assert "Best regards" not in text and "Acme Corp" not in text
+    assert text.index("Can you send the client version?") < text.index("Version 5.2.1")
+    assert "## Resolution\n\nUpgrade the VPN client to 5.3" in text
+    assert document.metadata["url"] == "https://acme.example/browse/SUP-101"
+    assert document.metadata["reporter"].startswith("person-")
+    sso = next(t for t in found["jira.json"] if not isinstance(t, RecordError))
+    assert "cert rotated" not in ticket_document(sso, "s", People("drop")).text  # internal note
+
+
+def test_ticket_sources_sync_with_pairs_and_personal_data_dropped(settings, tmp_path):
+    config = with_sources(settings, write_sources(tmp_path / "sources.yml", "http://unused"))
+    runs = {}
+    for name in ("jira", "zendesk", "servicenow", "helpdesk"):
+        runs[name] = wiring.sync_source(config, name, full=True)
+        assert runs[name] is not None and runs[name].status == "finished"
+    jira = runs["jira"]
+    assert (jira.counts.added, jira.counts.failed) == (2, 2)
+    assert ("jira.csv, line 15", "has 4 fields, the header has 18") in jira.errors
+    assert runs["helpdesk"].counts.failed == 3
+
+    docs = chunks_by_doc(config)
+    titles = {cs[0].title for cs in docs.values()}
+    assert "4711: Refund for double charge" in titles and "T-1: Wi-Fi password for guests" in titles
+    everything = "\n".join(c.text for cs in docs.values() for c in cs)
+    assert "carl@example.com" not in everything and "Carl" not in everything
+
+    pairs = TicketPairs(config.answer_log_url())
+    stored = {(p.source, p.ticket_id): p for p in pairs.all()}
+    pairs.close()
+    assert set(stored) == {
+        ("jira", "SUP-101"),
+        ("zendesk", "4711"),
+        ("servicenow", "INC0010001"),
+        ("helpdesk", "T-1"),
+    }
+    assert stored[("servicenow", "INC0010001")].resolution.startswith("Removed the stale")
+
+    again = wiring.sync_source(config, "jira")
+    assert again is not None and again.counts.unchanged == 2 and again.counts.embedded == 0
+
+
+# Faults --------------------------------------------------------------------------------------
+
+
+def test_a_worker_killed_mid_sync_loses_and_duplicates_nothing(
+    settings, settings_env, tmp_path, monkeypatch
+):
+    with ConfluenceStandIn() as site:
+        pages = generate_space(site.state, "GEN", 60)
+        site.state.delay = 0.3  # slow answers, so that the kill lands in the middle
+        sources = write_sources(tmp_path / "sources.yml", site.url, spaces="[GEN]")
+        config = with_sources(settings, sources, sync_batch_size=5, sync_lock_seconds=5)
+        env = {
+            **settings_env,
+            "KNOWHERE_SOURCES_FILE": str(sources),
+            "KNOWHERE_SYNC_BATCH_SIZE": "5",
+            "KNOWHERE_SYNC_LOCK_SECONDS": "5",
+            TOKEN_ENV: TOKEN,
+        }
+        for key, value in env.items():
+            if key.startswith("KNOWHERE_"):
+                monkeypatch.setenv(key, value)
+        from workers.celery_app import make_app
+
+        app = make_app()
+        runs = wiring.open_sync_runs(config)
+
+        with celery_worker("indexing", env, tmp_path / "worker1.log") as worker:
+            first = app.send_task("knowhere.sync_source", args=["wiki"]).get(timeout=120)
+            run_id = first["run"]
+            assert first["batches"] == 12
+            wait_for(lambda: 2 <= _done_batches(runs, run_id) < 12, timeout=180)
+            worker.send_signal(signal.SIGKILL)  # no warm shutdown: the batch is lost mid-way
+            worker.wait(timeout=30)
+        assert runs.get(run_id).status == "running"  # type: ignore[union-attr]
+
+        with celery_worker("indexing", env, tmp_path / "worker2.log"):
+            # The new worker takes the dead run's queued batches; the batch that was killed
+            # stays unacknowledged, so that run never finishes: once its lock expires
+            # (KNOWHERE_SYNC_LOCK_SECONDS after its last batch) the next run takes over.
+            lock = redis.Redis.from_url(settings.redis_url)
+            wait_for(lambda: _done_batches(runs, run_id) == 11, timeout=180)
+            wait_for(lambda: not lock.exists("knowhere:sync-lock:wiki"), timeout=60)
+            second = app.send_task("knowhere.sync_source", args=["wiki"]).get(timeout=120)
+            assert second["status"] == "started", second
+            finished = sync.wait_for(runs, second["run"], timeout=300)
+        assert finished is not None and finished.status == "finished", finished
+        assert runs.get(run_id).status == "abandoned"  # type: ignore[union-attr]
+        runs.close()
+
+        docs = chunks_by_doc(config)
+        assert set(docs) == {f"wiki:page/{p.id}" for p in pages}
+        for chunks in docs.values():  # every chunk once: ids are deterministic
+            indexes = sorted(c.chunk_index for c in chunks)
+            assert indexes == list(range(len(indexes)))
+        log = (tmp_path / "worker1.log").read_text() + (tmp_path / "worker2.log").read_text()
+        assert TOKEN not in log
+        del first, second
+        gc.collect()
+
+
+def _done_batches(runs, run_id: str) -> int:
+    from sqlalchemy import func, select
+
+    from indexing.syncruns import BatchRow
+
+    with runs._session() as session:
+        return int(
+            session.scalar(
+                select(func.count()).where(
+                    BatchRow.run_id == run_id, BatchRow.done.is_(True), BatchRow.number >= 0
+                )
+            )
+        )
+
+
+def test_sources_file_errors_are_clear(tmp_path):
+    from indexing.errors import ConfigError
+    from indexing.sources import load_sources
+
+    bad = tmp_path / "sources.yml"
+    bad.write_text("sources:\n  wiki:\n    type: confluence\n    spaces: [ENG]\n")
+    with pytest.raises(ConfigError, match="source 'wiki': Confluence needs `url` and `spaces`"):
+        load_sources(bad)
+    bad.write_text("sources:\n  t:\n    type: excel\n    path: x.xlsx\n")
+    with pytest.raises(ConfigError, match="unknown type 'excel'"):
+        load_sources(bad)
