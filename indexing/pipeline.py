@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -140,11 +141,11 @@ class Indexer:
                 todo.append((document, digest))
         if progress:
             progress(report.unchanged)
-        for start in range(0, len(todo), self.docs_per_batch):
-            batch = todo[start : start + self.docs_per_batch]
-            self._index_batch(batch, known, report)
-            if progress:
-                progress(len(batch))
+        batches = [
+            todo[start : start + self.docs_per_batch]
+            for start in range(0, len(todo), self.docs_per_batch)
+        ]
+        self._run_batches(batches, known, report, progress)
         if prune:
             removed, report.deleted = self.prune({d.id_ for d in documents}, known)
             report.chunks_removed += removed
@@ -165,13 +166,64 @@ class Indexer:
         self.hashes.delete(gone)
         return removed, len(gone)
 
+    def _run_batches(
+        self,
+        batches: list[list[tuple[Document, str]]],
+        known: dict[str, str],
+        report: IndexReport,
+        progress: Progress | None,
+    ) -> None:
+        """Chunk the next batch and write the previous one while this one is embedded, so
+        chunking and writing overlap with embedding instead of adding to it."""
+        if not batches:
+            return
+        with (
+            ThreadPoolExecutor(1, thread_name_prefix="chunk") as chunking,
+            ThreadPoolExecutor(1, thread_name_prefix="write") as writing,
+        ):
+            ahead = chunking.submit(self._chunk, batches[0])
+            written: Future[None] | None = None
+            for number, batch in enumerate(batches):
+                prepared = ahead.result()
+                if number + 1 < len(batches):
+                    ahead = chunking.submit(self._chunk, batches[number + 1])
+                try:
+                    if isinstance(prepared, Exception):
+                        raise prepared
+                    nodes, embedder = self._embed(prepared)
+                except Exception:  # noqa: BLE001 - redo one by one to isolate the bad document
+                    if written is not None:
+                        written.result()
+                        written = None
+                    self._index_batch(batch, known, report)
+                else:
+                    if written is not None:
+                        written.result()  # one write at a time, in order
+                    written = writing.submit(self._write, batch, nodes, embedder, known, report)
+                if progress:
+                    progress(len(batch))
+            if written is not None:
+                written.result()
+
+    def _chunk(self, batch: list[tuple[Document, str]]) -> Sequence[BaseNode] | Exception:
+        try:
+            return self.pipeline.run(documents=[d for d, _ in batch])
+        except Exception as err:  # noqa: BLE001 - handed to the embedding step to isolate
+            return err
+
+    def _embed(self, nodes: Sequence[BaseNode]) -> tuple[Sequence[BaseNode], SentenceEmbedder]:
+        _, embedder = self._resolve()
+        return embedder(nodes), embedder
+
     def _index_batch(
         self, batch: list[tuple[Document, str]], known: dict[str, str], report: IndexReport
     ) -> None:
+        """Chunk, embed and write one batch in this thread, isolating a failing document."""
         try:
-            nodes = self.pipeline.run(documents=[d for d, _ in batch])
-            _, embedder = self._resolve()
-            nodes = embedder(nodes)
+            prepared = self._chunk(batch)
+            if isinstance(prepared, Exception):
+                raise prepared
+            nodes, embedder = self._embed(prepared)
         except Exception as err:  # noqa: BLE001 - isolate the bad document, keep the good ones
             if len(batch) == 1:
                 report.failed.append((batch[0][0].id_, f"{type(err).__name__}: {err}"))
@@ -179,6 +231,16 @@ class Indexer:
             for item in batch:
                 self._index_batch([item], known, report)
             return
+        self._write(batch, nodes, embedder, known, report)
+
+    def _write(
+        self,
+        batch: list[tuple[Document, str]],
+        nodes: Sequence[BaseNode],
+        embedder: SentenceEmbedder,
+        known: dict[str, str],
+        report: IndexReport,
+    ) -> None:
         with self._target() as (store, serving):
             if serving is not embedder:  # the index switched models meanwhile
                 embedder = serving

@@ -1,0 +1,128 @@
+"""Confluence sync speed: a full sync of a generated space, an incremental one with 1 % changed.
+
+A space of `--pages` generated pages (headings, paragraphs, code and note macros, labels,
+ancestors) is served by the Confluence stand-in of the tests; `knowhere sources sync` runs in
+this process (`wiring.sync_source`) into a fresh collection. In the same run, the chunks the
+sync embedded are embedded again on their own (same model, same texts, same batch size) to
+give the pure-embedding rate: the sync rate as a fraction of it shows how much fetching,
+parsing and writing add on top of embedding. Then 1 % of the pages are edited and an
+incremental sync runs; its time is compared with the full sync's and its embeddings are
+counted against the chunks of the edited pages.
+
+    knowhere services up
+    python benchmarks/confluence_sync.py [--pages 2000] [--model all-MiniLM-L6-v2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from common import machine, save
+
+from indexing import wiring
+from indexing.chunking import embedding_text
+from indexing.settings import Settings
+from indexing.store import ChunkStore, connect
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+from confluence_standin import (  # noqa: E402
+    EMAIL,
+    TOKEN,
+    ConfluenceStandIn,
+    generate_space,
+    generated_body,
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--model", default="all-MiniLM-L6-v2")
+    parser.add_argument("--changed", type=float, default=0.01)
+    args = parser.parse_args()
+    os.environ["KNOWHERE_BENCH_CONFLUENCE_TOKEN"] = TOKEN
+    with ConfluenceStandIn() as site, tempfile.TemporaryDirectory() as tmp:
+        pages = generate_space(site.state, "GEN", args.pages)
+        sources = Path(tmp) / "sources.yml"
+        sources.write_text(
+            "sources:\n  bench:\n    type: confluence\n"
+            f"    url: {site.url}\n    email: {EMAIL}\n"
+            "    token_env: KNOWHERE_BENCH_CONFLUENCE_TOKEN\n    spaces: [GEN]\n"
+        )
+        settings = Settings(
+            sources_file=sources,
+            embed_model=args.model,
+            collection=f"Bench_{uuid.uuid4().hex[:8]}",
+            database_url=f"sqlite:///{tmp}/runs.db",
+        )
+        embedder = wiring.build_embedder(settings)
+        embedder.embed(["warm-up"])
+
+        started = time.perf_counter()
+        full = wiring.sync_source(settings, "bench")
+        full_s = time.perf_counter() - started
+        assert full is not None and full.status == "finished", full
+
+        with connect(settings) as client:
+            chunks = list(ChunkStore(client, settings.collection).scan())
+        texts = [embedding_text(c.title, c.heading, c.text) for c in chunks]
+        started = time.perf_counter()
+        embedder.embed(texts)
+        embed_s = time.perf_counter() - started
+
+        rng = random.Random(11)
+        changed = rng.sample(pages, max(1, round(len(pages) * args.changed)))
+        for page in changed:
+            site.state.edit(page.id, generated_body(rng, f"edited{page.id}", int(page.id) % 5))
+        started = time.perf_counter()
+        incremental = wiring.sync_source(settings, "bench")
+        incremental_s = time.perf_counter() - started
+        assert incremental is not None and incremental.status == "finished", incremental
+        with connect(settings) as client:
+            store = ChunkStore(client, settings.collection)
+            ids = store.chunk_ids_of(f"bench:page/{p.id}" for p in changed)
+            changed_chunks = sum(len(v) for v in ids.values())
+            client.collections.delete(store.target())
+            client.alias.delete(alias_name=settings.collection)
+
+    sync_rate = full.counts.embedded / full_s
+    embed_rate = len(texts) / embed_s
+    result = {
+        "pages": args.pages,
+        "model": args.model,
+        "full_sync": {
+            "seconds": round(full_s, 2),
+            "pages_per_s": round(args.pages / full_s, 1),
+            "chunks_embedded": full.counts.embedded,
+            "chunks_per_s": round(sync_rate, 1),
+            "failed": full.counts.failed,
+        },
+        "pure_embedding": {
+            "chunks": len(texts),
+            "seconds": round(embed_s, 2),
+            "chunks_per_s": round(embed_rate, 1),
+        },
+        "sync_rate_vs_pure_embedding": round(sync_rate / embed_rate, 3),
+        "incremental_sync": {
+            "pages_changed": len(changed),
+            "seconds": round(incremental_s, 2),
+            "fraction_of_full": round(incremental_s / full_s, 4),
+            "updated": incremental.counts.updated,
+            "chunks_embedded": incremental.counts.embedded,
+            "chunks_of_changed_pages": changed_chunks,
+        },
+        "machine": machine(),
+    }
+    save("confluence_sync", result)
+
+
+if __name__ == "__main__":
+    main()
