@@ -35,7 +35,7 @@ class Page:
     id: str
     space: str
     title: str
-    body: str
+    body: str | None
     when: datetime
     version: int = 1
     parent: str | None = None
@@ -246,7 +246,7 @@ class Handler(BaseHTTPRequestHandler):
                 {"id": a.id, "type": "page", "status": "current", "title": a.title}
                 for a in self.state.ancestors(page)
             ]
-        if "body.storage" in expand:
+        if "body.storage" in expand and page.body is not None:
             data["body"] = {"storage": {"value": page.body, "representation": "storage"}}
         if "metadata.labels" in expand:
             data["metadata"] = {

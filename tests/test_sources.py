@@ -230,6 +230,67 @@ def test_a_space_is_synced_searchable_and_kept_current(settings, confluence, tmp
     assert all(r["status"] == "finished" and r["finished_at"] for r in runs)
 
 
+def minimal_pdf(text: str) -> bytes:
+    """A one-page PDF with `text` in Helvetica (the smallest valid file pypdf reads)."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def test_attachments_are_read_and_a_broken_page_does_not_fail_the_sync(
+    settings, confluence, tmp_path
+):
+    import io
+
+    import docx
+
+    state = confluence.state
+    word = docx.Document()
+    word.add_heading("Laptop policy", level=1)
+    word.add_paragraph("Laptops are replaced every four years.")
+    buffer = io.BytesIO()
+    word.save(buffer)
+    page = next(p for p in state.pages.values() if p.title == "Incident review template")
+    page.attachments = {
+        "policy.docx": buffer.getvalue(),
+        "severity.pdf": minimal_pdf("Severity one means customers cannot pay"),
+        "notes.txt": b"Postmortems are due within five business days.",
+        "diagram.png": b"\x89PNG not text",
+    }
+    broken = state.add_page("ENG", "Broken page", "<p>x</p>")
+    broken.body = None  # type: ignore[assignment]  # Confluence sent no body.storage
+    sources = write_sources(tmp_path / "sources.yml", confluence.url, attachments="true")
+    run = wiring.sync_source(with_sources(settings, sources), "wiki")
+    assert run is not None and run.status == "finished"
+    assert (run.counts.added, run.counts.failed) == (5, 1)
+    (item, reason), *_ = run.errors
+    assert f"page {broken.id} (Broken page)" in item and "no body.storage" in reason
+    docs = chunks_by_doc(with_sources(settings, sources))
+    text = "\n".join(c.text for c in docs[f"wiki:page/{page.id}"])
+    assert "Laptops are replaced every four years." in text
+    assert "Severity one means customers cannot pay" in text
+    assert "Postmortems are due within five business days." in text
+    assert "PNG" not in text
+
+
 def test_a_forbidden_space_is_named_and_the_token_never_shown(settings, confluence, tmp_path):
     sources = write_sources(tmp_path / "sources.yml", confluence.url, spaces="[HR]")
     config = with_sources(settings, sources)
@@ -418,3 +479,19 @@ def test_sources_file_errors_are_clear(tmp_path):
     bad.write_text("sources:\n  t:\n    type: excel\n    path: x.xlsx\n")
     with pytest.raises(ConfigError, match="unknown type 'excel'"):
         load_sources(bad)
+
+
+def test_beat_runs_each_source_on_its_schedule(tmp_path):
+    from workers.celery_app import make_app
+
+    sources = write_sources(tmp_path / "sources.yml", "https://acme.atlassian.net/wiki")
+    schedule = make_app(Settings(sources_file=sources)).conf.beat_schedule
+    assert schedule["sync-wiki-incremental"]["args"] == ["wiki", False]
+    assert schedule["sync-wiki-full"]["args"] == ["wiki", True]
+    assert str(schedule["sync-wiki-incremental"]["schedule"]).startswith("<crontab: */15 *")
+    assert "train-embedder-when-due" in schedule
+
+    broken = tmp_path / "broken.yml"
+    broken.write_text("sources: [not, a, mapping]\n")
+    schedule = make_app(Settings(sources_file=broken)).conf.beat_schedule
+    assert list(schedule) == ["train-embedder-when-due"]  # workers still start

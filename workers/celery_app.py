@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import Celery
@@ -15,6 +16,8 @@ from indexing.sources import load_sources
 # unacknowledged tasks after the visibility timeout, so it must be longer than that.
 VISIBILITY_TIMEOUT_S = 12 * 3600
 
+
+logger = logging.getLogger(__name__)
 
 # `celery -A workers.celery_app beat`: check hourly whether enough new feedback (or time) has
 # accumulated to train (KNOWHERE_TRAIN_NEW_PAIRS, KNOWHERE_TRAIN_EVERY_DAYS).
@@ -39,18 +42,29 @@ def source_schedules(settings: Settings) -> dict[str, dict[str, Any]]:
     """Beat entries for the sources file: an incremental and a full (pruning) sync each."""
     if settings.sources_file is None:
         return {}
+    try:
+        sources = load_sources(settings.sources_file)
+    except ConfigError as err:  # answer and training workers must still start
+        logger.error("no source syncs scheduled: %s", err)
+        return {}
     entries: dict[str, dict[str, Any]] = {}
-    for name, config in load_sources(settings.sources_file).items():
+    for name, config in sources.items():
         for kind, expression in (
             ("incremental", config.schedule.incremental),
             ("full", config.schedule.full),
         ):
-            if expression:
-                entries[f"sync-{name}-{kind}"] = {
-                    "task": "knowhere.sync_source",
-                    "schedule": cron(expression),
-                    "args": [name, kind == "full"],
-                }
+            if not expression:
+                continue
+            try:
+                schedule = cron(expression)
+            except (ConfigError, ValueError) as err:
+                logger.error("source %s: %s schedule not used: %s", name, kind, err)
+                continue
+            entries[f"sync-{name}-{kind}"] = {
+                "task": "knowhere.sync_source",
+                "schedule": schedule,
+                "args": [name, kind == "full"],
+            }
     return entries
 
 
