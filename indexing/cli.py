@@ -36,6 +36,19 @@ def _settings() -> Settings:
     return Settings()
 
 
+def _progress(disabled: bool) -> Progress:
+    """A progress bar on stderr (none when the output is JSON)."""
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=disabled,
+    )
+
+
 def _print_json(data: object) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
@@ -48,15 +61,7 @@ def index(
 ) -> None:
     """Index a folder. Unchanged files cost nothing; removed files disappear from the index."""
     settings = _settings()
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=as_json,
-    ) as bar:
+    with _progress(disabled=as_json) as bar:
         task = bar.add_task("Indexing", total=None)
         report = wiring.index_folder(
             settings,
@@ -335,15 +340,7 @@ def sources_sync(
         result = sender.send_task("knowhere.sync_source", args=[name, full], queue="indexing")
         out.print(f"queued sync of {name} (task {result.id})", markup=False)
         return
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=as_json,
-    ) as bar:
+    with _progress(disabled=as_json) as bar:
         task = bar.add_task(f"Syncing {name}", total=None)
         run = wiring.sync_source(
             settings,

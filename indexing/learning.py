@@ -8,7 +8,6 @@ runs at a time (a Redis lock), so a scheduled run and a manual one never overlap
 from __future__ import annotations
 
 import random
-import threading
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from .finetune import TrainParams, finetune
 from .live import Generation
 from .reembed import Progress, SwitchReport, switch_index
 from .registry import EmbedderVersion, Registry, Switch
+from .renewal import renewing
 from .settings import Settings
 from .store import ChunkStore, generation_name
 from .ticketpairs import TicketPairs
@@ -70,19 +70,10 @@ def exclusive(settings: Settings, index: str) -> Iterator[None]:
     )
     if not lock.acquire():
         raise Busy(f"a training run or switch of '{index}' is already in progress")
-    done = threading.Event()
-
-    def renew() -> None:
-        while not done.wait(LOCK_TTL_S / 4):
-            lock.reacquire()
-
-    renewer = threading.Thread(target=renew, name="training-lock", daemon=True)
-    renewer.start()
     try:
-        yield
+        with renewing(lock.reacquire, LOCK_TTL_S / 4, "training-lock"):
+            yield
     finally:
-        done.set()
-        renewer.join()
         lock.release()
 
 

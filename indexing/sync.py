@@ -14,11 +14,10 @@ sources sync`) and spread over Celery workers (`sync_source` → one task per ba
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +28,7 @@ from .connectors import Connector, Loaded, open_connector
 from .dochashes import DocHashStore, SourceVersions, connect_redis
 from .errors import KnowhereError
 from .pipeline import Indexer
+from .renewal import renewing
 from .settings import Settings
 from .sources import SourceConfig, get_source
 from .syncruns import Counts, Run, SyncRuns
@@ -71,22 +71,9 @@ class SourceLock:
         with suppress(LockError):  # expired, or already taken over by a newer run
             self._lock(token).release()
 
-    @contextmanager
-    def kept(self, token: str) -> Iterator[None]:
+    def kept(self, token: str) -> AbstractContextManager[None]:
         """Keep renewing the lock while the block runs."""
-        stop = threading.Event()
-
-        def renew() -> None:
-            while not stop.wait(max(1.0, self.ttl / 3)):
-                self.hold(token)
-
-        thread = threading.Thread(target=renew, name="sync-lock", daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            thread.join()
+        return renewing(lambda: self.hold(token), max(1.0, self.ttl / 3), "sync-lock")
 
 
 @dataclass

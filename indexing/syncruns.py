@@ -23,7 +23,18 @@ class Base(DeclarativeBase):
     pass
 
 
-class RunRow(Base):
+class CountColumns:
+    """The counts a run and each of its batches keep."""
+
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    deleted: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    embedded: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RunRow(CountColumns, Base):
     __tablename__ = "sync_runs"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -33,28 +44,16 @@ class RunRow(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     batches: Mapped[int] = mapped_column(Integer, default=0)
-    added: Mapped[int] = mapped_column(Integer, default=0)
-    updated: Mapped[int] = mapped_column(Integer, default=0)
-    unchanged: Mapped[int] = mapped_column(Integer, default=0)
-    deleted: Mapped[int] = mapped_column(Integer, default=0)
-    failed: Mapped[int] = mapped_column(Integer, default=0)
-    embedded: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str] = mapped_column(Text, default="")
     lock_token: Mapped[str] = mapped_column(String(64), default="")
 
 
-class BatchRow(Base):
+class BatchRow(CountColumns, Base):
     __tablename__ = "sync_batches"
 
     run_id: Mapped[str] = mapped_column(ForeignKey("sync_runs.id"), primary_key=True)
     number: Mapped[int] = mapped_column(Integer, primary_key=True)
     done: Mapped[bool] = mapped_column(Boolean, default=False)
-    added: Mapped[int] = mapped_column(Integer, default=0)
-    updated: Mapped[int] = mapped_column(Integer, default=0)
-    unchanged: Mapped[int] = mapped_column(Integer, default=0)
-    deleted: Mapped[int] = mapped_column(Integer, default=0)
-    failed: Mapped[int] = mapped_column(Integer, default=0)
-    embedded: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ErrorRow(Base):

@@ -122,6 +122,17 @@ def write_sources(path: Path, site_url: str, spaces: str = "[ENG]", **extra: str
     return path
 
 
+def knowhere(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The `knowhere` CLI as a user runs it, in its own process."""
+    return subprocess.run(
+        [sys.executable, "-m", "indexing.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 def with_sources(settings: Settings, sources: Path, **changes: object) -> Settings:
     return settings.model_copy(update={"sources_file": sources, **changes})
 
@@ -144,13 +155,7 @@ def test_a_space_is_synced_searchable_and_kept_current(settings, confluence, tmp
     env[TOKEN_ENV] = TOKEN
     state.throttle, state.retry_after = 2, "1"  # Confluence starts by asking us to slow down
 
-    sync_cli = subprocess.run(
-        [sys.executable, "-m", "indexing.cli", "sources", "sync", "wiki", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    sync_cli = knowhere(env, "sources", "sync", "wiki", "--json")
     assert sync_cli.returncode == 0, sync_cli.stderr
     first = json.loads(sync_cli.stdout)
     assert first["status"] == "finished"
@@ -158,13 +163,7 @@ def test_a_space_is_synced_searchable_and_kept_current(settings, confluence, tmp
     assert state.count("GET /wiki/rest/api/space/ENG") == 3  # two 429s, then the answer
     assert TOKEN not in sync_cli.stdout + sync_cli.stderr
 
-    search = subprocess.run(
-        [sys.executable, "-m", "indexing.cli", "search", "how do I deploy billing to prod"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    search = knowhere(env, "search", "how do I deploy billing to prod")
     assert search.returncode == 0, search.stderr
     assert "Deploy guide" in search.stdout.splitlines()[0]
 
@@ -217,13 +216,7 @@ def test_a_space_is_synced_searchable_and_kept_current(settings, confluence, tmp
     remaining = {cs[0].title for cs in chunks_by_doc(config).values()}
     assert remaining == {"Deploy guide", "Incident review template", "Salary bands"}
 
-    status = subprocess.run(
-        [sys.executable, "-m", "indexing.cli", "sources", "status", "wiki", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    status = knowhere(env, "sources", "status", "wiki", "--json")
     runs = json.loads(status.stdout)
     assert [r["kind"] for r in runs] == ["full", "incremental", "incremental", "incremental"]
     assert runs[0]["deleted"] == 2 and runs[-1]["added"] == 5
