@@ -8,7 +8,7 @@ ids and version numbers, and only `load` fetches page bodies.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -143,16 +143,6 @@ def _document_payload(document: Document) -> dict[str, Any]:
     return {"id": document.id_, "text": document.text, "metadata": document.metadata}
 
 
-def _pair_payload(pair: TicketPair) -> dict[str, str]:
-    return {
-        "source": pair.source,
-        "ticket_id": pair.ticket_id,
-        "question": pair.question,
-        "resolution": pair.resolution,
-        "url": pair.url,
-    }
-
-
 class TicketConnector:
     """Ticket export files: every run reads them; only new or changed tickets are sent on."""
 
@@ -173,9 +163,8 @@ class TicketConnector:
 
     def _read(self) -> tuple[list[tuple[Document, TicketPair | None]], list[Item]]:
         options = self.config.model_dump()
-        tickets: list[tuple[Document, TicketPair | None]] = []
+        tickets: dict[str, tuple[Document, TicketPair | None]] = {}  # a later export wins
         errors: list[Item] = []
-        seen: dict[str, str] = {}
         for path in self.config.files():
             try:
                 results = list(self.reader(path, options))
@@ -187,11 +176,9 @@ class TicketConnector:
                     errors.append((f"{result.file}, {result.where}", result.reason))
                     continue
                 document = ticket_document(result, self.config.name, self.people)
-                if document.id_ in seen:  # a later export of the same ticket wins
-                    tickets = [t for t in tickets if t[0].id_ != document.id_]
-                seen[document.id_] = path.name
-                tickets.append((document, ticket_pair(result, self.config.name, self.people)))
-        return tickets, errors
+                pair = ticket_pair(result, self.config.name, self.people)
+                tickets[document.id_] = (document, pair)
+        return list(tickets.values()), errors
 
     def plan(
         self,
@@ -207,7 +194,7 @@ class TicketConnector:
             plan.batches.append(
                 {
                     "documents": [_document_payload(d) for d, _ in chunk],
-                    "pairs": [_pair_payload(p) for _, p in chunk if p is not None],
+                    "pairs": [asdict(p) for _, p in chunk if p is not None],
                 }
             )
         return plan

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import redis
@@ -98,9 +99,21 @@ class SyncEnv:
     def versions(self) -> SourceVersions:
         return SourceVersions(self.redis, self.settings.collection, self.config.name)
 
+    @cached_property
+    def pairs(self) -> TicketPairs:
+        return TicketPairs(self.settings.answer_log_url())
+
     def close(self) -> None:
         self.connector.close()
         self.runs.close()
+        if "pairs" in self.__dict__:
+            self.pairs.close()
+
+
+def _abort(env: SyncEnv, run_id: str, token: str, err: BaseException) -> None:
+    """Record the run as failed and free its source."""
+    env.runs.finish(run_id, "failed", error=f"{type(err).__name__}: {err}")
+    env.lock.release(token)
 
 
 @contextmanager
@@ -139,8 +152,7 @@ def begin(env: SyncEnv, full: bool) -> tuple[str, list[dict[str, Any]]]:
         plan = env.connector.plan(full, since, versions, env.hashes.all())
         env.runs.planned(run_id, len(plan.batches), plan.errors, plan.unchanged)
     except Exception as err:
-        env.runs.finish(run_id, "failed", error=f"{type(err).__name__}: {err}")
-        lock.release(token)
+        _abort(env, run_id, token, err)
         raise
     return run_id, plan.batches
 
@@ -150,11 +162,7 @@ def _store(env: SyncEnv, loaded: Loaded, indexer: Indexer) -> tuple[Counts, list
     failed = {doc_id for doc_id, _ in report.failed}
     env.versions.set_many({k: v for k, v in loaded.versions.items() if k not in failed})
     if loaded.pairs:
-        pairs = TicketPairs(env.settings.answer_log_url())
-        try:
-            pairs.add_many(loaded.pairs)
-        finally:
-            pairs.close()
+        env.pairs.add_many(loaded.pairs)
     errors = loaded.errors + report.failed
     counts = Counts(
         added=report.added,
@@ -230,8 +238,8 @@ def sync_here(
     embedded, so fetching overlaps with embedding instead of adding to it."""
     run_id, batches = begin(env, full)
     token = env.runs.lock_token(run_id) or ""
-    try:
-        with env.lock.kept(token), ThreadPoolExecutor(1, thread_name_prefix="fetch") as pool:
+    try:  # each batch keeps the lock alive (run_batch)
+        with ThreadPoolExecutor(1, thread_name_prefix="fetch") as pool:
             ahead: Future[Loaded] | None = None
             for number, payload in enumerate(batches):
                 current = ahead or pool.submit(env.connector.load, payload)
@@ -248,8 +256,7 @@ def sync_here(
                     progress(number + 1, len(batches))
     except BaseException as err:
         if env.runs.claim_finish(run_id):
-            env.runs.finish(run_id, "failed", error=f"{type(err).__name__}: {err}")
-            env.lock.release(token)
+            _abort(env, run_id, token, err)
         raise
     return finish(env, indexer, run_id)
 
