@@ -135,3 +135,45 @@ def test_unreachable_redis_fails_before_anything_is_written(settings, knowledge_
     assert "redis://:***@127.0.0.1:1/0" in str(failure.value)
     assert "s3cret" not in str(failure.value)
     assert stored(settings) == before
+
+
+def test_overlapped_indexing_on_a_gpu_writes_the_same_chunks_and_isolates_a_bad_page(
+    settings, knowledge_base, monkeypatch
+):
+    """The GPU path (chunk ahead, write behind) runs here on the CPU, forced on."""
+    from llama_index.core.ingestion import IngestionPipeline
+
+    from indexing.reading import scan_folder
+
+    documents = scan_folder(knowledge_base, "kb", settings.max_file_bytes).documents
+    in_turn = settings.model_copy(update={"collection": settings.collection + "_turns"})
+    embedder = wiring.build_embedder(settings)
+    with connect(settings) as client:
+        reference = wiring.build_indexer(client, in_turn, "kb", embedder)
+        reference.docs_per_batch = 2
+        assert not reference.overlap  # on the CPU the steps take turns
+        reference.index(documents, prune=True)
+
+        overlapped = wiring.build_indexer(client, settings, "kb", embedder)
+        overlapped.docs_per_batch, overlapped.overlap = 2, True
+        bad = documents[3].id_
+        run = IngestionPipeline.run
+
+        def chunk(self, documents, **kwargs):
+            if any(d.id_ == bad for d in documents):
+                raise ValueError("this page cannot be chunked")
+            return run(self, documents=documents, **kwargs)
+
+        monkeypatch.setattr(IngestionPipeline, "run", chunk)
+        report = overlapped.index(documents, prune=True)
+
+    assert report.failed == [(bad, "ValueError: this page cannot be chunked")]
+    assert report.added == len(documents) - 1
+    expected = {d: c for d, c in stored(in_turn).items() if d != bad}
+    drop = ("embedder",)
+    strip = lambda chunks: sorted(  # noqa: E731
+        ({k: v for k, v in c.items() if k not in drop} for c in chunks), key=lambda c: c["id"]
+    )
+    assert {d: strip(c) for d, c in stored(settings).items()} == {
+        d: strip(c) for d, c in expected.items()
+    }
