@@ -1,1 +1,88 @@
-"""Knowhere's core library: read, chunk, embed, store, search and answer over company knowledge."""
+"""Knowhere's core library: sources → chunks → embeddings → Weaviate → answers with citations.
+
+This is the public surface: what the bots, the workers and other programs may use. The
+composition root (`indexing.compose`), the jobs (`indexing.jobs`) and the task and queue
+names (`indexing.queues`) are the other modules meant for them; everything else is internal
+and may move.
+"""
+
+from .access.groups import GroupDirectory
+from .access.model import PUBLIC, PUBLIC_ONLY, Access, Audience, Principal
+from .answers.answer import Answer, Citation
+from .answers.log import AnswerLog, FeedbackPair, StoredAnswer
+from .answers.service import AnswerService, Turn, strip_mentions
+from .answers.sharing import readable_by
+from .embedding.embedder import EmbeddedQuery, SentenceEmbedder
+from .errors import (
+    Busy,
+    ConfigError,
+    DatasetError,
+    GenerationError,
+    KnowhereError,
+    ModelError,
+    ServiceUnavailable,
+    SourceError,
+    StoreError,
+)
+from .failures import Failure
+from .ingest.indexer import Indexer, IndexReport
+from .learning.loop import TrainOutcome
+from .learning.registry import EmbedderVersion
+from .learning.switch import SwitchReport
+from .progress import Progress
+from .search.llama import KnowhereRetriever, open_vector_store
+from .search.retriever import Retriever, SearchResult
+from .settings import Settings
+from .sources.sources_file import SourceConfig, load_sources
+from .store.chunk import Chunk, Hit
+from .store.chunk_store import ChunkStore
+from .store.filters import audience_filter
+from .sync.runs import Run
+
+__all__ = [
+    "PUBLIC",
+    "PUBLIC_ONLY",
+    "Access",
+    "Answer",
+    "AnswerLog",
+    "AnswerService",
+    "Audience",
+    "Busy",
+    "Chunk",
+    "ChunkStore",
+    "Citation",
+    "ConfigError",
+    "DatasetError",
+    "EmbeddedQuery",
+    "EmbedderVersion",
+    "Failure",
+    "FeedbackPair",
+    "GenerationError",
+    "GroupDirectory",
+    "Hit",
+    "IndexReport",
+    "Indexer",
+    "KnowhereError",
+    "KnowhereRetriever",
+    "ModelError",
+    "Principal",
+    "Progress",
+    "Retriever",
+    "Run",
+    "SearchResult",
+    "SentenceEmbedder",
+    "ServiceUnavailable",
+    "Settings",
+    "SourceConfig",
+    "SourceError",
+    "StoreError",
+    "StoredAnswer",
+    "SwitchReport",
+    "TrainOutcome",
+    "Turn",
+    "audience_filter",
+    "load_sources",
+    "open_vector_store",
+    "readable_by",
+    "strip_mentions",
+]

@@ -5,19 +5,20 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from . import learning, models, stack, wiring
-from .access import PUBLIC_ONLY, Audience
+from . import compose, jobs
+from .access.model import PUBLIC_ONLY, Audience
+from .embedding import models
 from .errors import KnowhereError
 from .settings import Settings
-from .sources import get_source, load_sources
-from .store import SearchMode, connect
-from .syncruns import Run
+from .sources.sources_file import load_sources
+from .store.chunk_store import SearchMode
+from .sync.runs import Run
 
 app = typer.Typer(help="Knowhere: search and ask your company's knowledge.", no_args_is_help=True)
 services_app = typer.Typer(help="Local Weaviate and Redis (started as plain processes).")
@@ -63,20 +64,19 @@ def index(
     settings = _settings()
     with _progress(disabled=as_json) as bar:
         task = bar.add_task("Indexing", total=None)
-        report = wiring.index_folder(
+        report = jobs.index_folder(
             settings,
             path,
             source,
-            progress=lambda n: bar.advance(task, n),
-            total=lambda n: bar.update(task, total=n),
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     if as_json:
         _print_json(report.as_dict())
         return
     for skipped in report.skipped:
-        err.print(f"[yellow]skipped[/] {skipped.path}: {skipped.reason}")
-    for doc_id, reason in report.failed:
-        err.print(f"[red]failed[/] {doc_id}: {reason}")
+        err.print(f"[yellow]skipped[/] {skipped}", highlight=False)
+    for failed in report.failed:
+        err.print(f"[red]failed[/] {failed}", highlight=False)
     out.print(
         f"{report.documents} documents: {report.added} added, {report.updated} updated, "
         f"{report.unchanged} unchanged, {report.deleted} deleted; "
@@ -90,16 +90,21 @@ def search(
     top_k: Annotated[int, typer.Option("--top-k", "-k")] = 5,
     mode: Annotated[str, typer.Option(help="hybrid, vector or bm25")] = "hybrid",
     alpha: Annotated[float | None, typer.Option(help="Hybrid weight, 1 = vector only")] = None,
+    as_user: Annotated[
+        str | None,
+        typer.Option("--as", help="Search with this e-mail's permissions (default: public only)"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Hybrid (BM25 + vector) search over the index."""
     settings = _settings()
-    with connect(settings) as client:
-        embedder = wiring.build_embedder(settings)
-        retriever = wiring.build_retriever(client, settings, embedder)
-        hits = retriever.search(query, top_k, mode=_mode(mode), alpha=alpha)
+    audience = _audience(settings, as_user)
+    with compose.connect_weaviate(settings) as client:
+        embedder = compose.build_embedder(settings)
+        retriever = compose.build_retriever(client, settings, embedder)
+        hits = retriever.search(query, top_k, audience, mode=_mode(mode), alpha=alpha).hits
     if as_json:
-        _print_json([hit.__dict__ for hit in hits])
+        _print_json([_hit_dict(hit) for hit in hits])
         return
     if not hits:
         out.print("No results.")
@@ -119,11 +124,9 @@ def ask(
 ) -> None:
     """Answer a question with numbered citations of the sources used."""
     settings = _settings()
-    audience = PUBLIC_ONLY
-    if as_user:
-        audience = Audience.of([wiring.group_directory(settings).principal(as_user)])
-    with connect(settings) as client:
-        service = wiring.build_answer_service(client, settings)
+    audience = _audience(settings, as_user)
+    with compose.connect_weaviate(settings) as client:
+        service = compose.build_answer_service(client, settings)
         result = service.ask(question, audience)
     if as_json:
         _print_json(result.as_dict())
@@ -145,8 +148,20 @@ def evaluate(
     k: int = 10,
 ) -> None:
     """Retrieval quality on a BEIR-layout dataset, as JSON (nDCG@k, Recall@k, MRR@k)."""
-    result = wiring.evaluate_dataset(_settings(), dataset_dir, split, model, _mode(mode), alpha, k)
+    result = jobs.evaluate_dataset(_settings(), dataset_dir, split, model, _mode(mode), alpha, k)
     _print_json(result)
+
+
+def _audience(settings: Settings, email: str | None) -> Audience:
+    """One person's permissions (`--as`), or public documents only."""
+    if not email:
+        return PUBLIC_ONLY
+    return Audience.of([compose.group_directory(settings).principal(email)])
+
+
+def _hit_dict(hit: Any) -> dict[str, object]:
+    data = {k: v for k, v in hit.__dict__.items() if k != "access"}
+    return {**data, "access": hit.access.to_dict()}
 
 
 def _mode(mode: str) -> SearchMode:
@@ -158,21 +173,21 @@ def _mode(mode: str) -> SearchMode:
 @services_app.command("up")
 def services_up() -> None:
     """Start the local Weaviate and Redis (unless external URLs are configured)."""
-    for status in stack.services_up(_settings()):
+    for status in compose.local_stack(_settings()).up():
         out.print(f"{status.name}: ready at {status.url} (pid {status.pid})")
 
 
 @services_app.command("down")
 def services_down() -> None:
     """Stop the local services started by `services up`."""
-    stopped = stack.services_down(_settings())
+    stopped = compose.local_stack(_settings()).down()
     out.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
 
 
 @services_app.command("status")
 def services_status() -> None:
     """Show whether each service is running and ready."""
-    statuses = stack.services_status(_settings())
+    statuses = compose.local_stack(_settings()).status()
     for status in statuses:
         if not status.managed:
             out.print(f"{status.name}: external at {status.url}")
@@ -204,9 +219,7 @@ def embedder_train(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Build a training set from feedback, fine-tune, and judge the candidate on the gate."""
-    settings = _settings()
-    with connect(settings) as client:
-        outcome = learning.train(settings, client, promote)
+    outcome = jobs.train(_settings(), promote)
     if as_json:
         _print_json(outcome.as_dict())
         return
@@ -232,9 +245,8 @@ def embedder_train(
 def embedder_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Registered embedder versions with their metrics; the serving one is marked."""
     settings = _settings()
-    with connect(settings) as client:
-        serving = learning.serving_version(settings, client)
-    versions = wiring.open_registry(settings).versions()
+    serving = jobs.serving_version(settings)
+    versions = jobs.embedder_versions(settings)
     if as_json:
         _print_json([{**v.as_dict(), "serving": v.version == serving} for v in versions])
         return
@@ -255,8 +267,7 @@ def embedder_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
 def embedder_promote(version: str) -> None:
     """Re-embed the index with VERSION and switch to it without downtime."""
     settings = _settings()
-    with connect(settings) as client:
-        report = learning.promote(settings, client, version)
+    report = jobs.promote(settings, version)
     out.print(
         f"{settings.collection} → {report.to_collection}: {report.chunks} chunks "
         f"({report.filled + report.caught_up + report.final} embedded) in {report.seconds:.1f}s",
@@ -268,8 +279,7 @@ def embedder_promote(version: str) -> None:
 def embedder_rollback() -> None:
     """Switch back to the serving version's parent (its collection was kept)."""
     settings = _settings()
-    with connect(settings) as client:
-        report = learning.rollback(settings, client)
+    report = jobs.rollback(settings)
     out.print(
         f"{settings.collection} → {report.to_collection} ({report.to_version}): "
         f"{report.chunks} chunks, {report.filled + report.caught_up + report.final} re-embedded",
@@ -315,8 +325,8 @@ def _print_run(run: Run) -> None:
     )
     if run.error:
         err.print(f"error: {run.error}", markup=False)
-    for item, reason in run.errors:
-        err.print(f"failed {item}: {reason}", markup=False)
+    for failure in run.errors:
+        err.print(f"failed {failure}", markup=False)
 
 
 @sources_app.command("sync")
@@ -333,16 +343,12 @@ def sources_sync(
     """Sync one source now: only what changed since the last run (or everything with --full)."""
     settings = _settings()
     if enqueue:
-        from celery import Celery  # by task name: `indexing` does not import `workers`
-
-        get_source(settings.sources_file, name)  # an unknown name fails here, not on a worker
-        sender = Celery("knowhere", broker=settings.redis_url)
-        result = sender.send_task("knowhere.sync_source", args=[name, full], queue="indexing")
-        out.print(f"queued sync of {name} (task {result.id})", markup=False)
+        task_id = jobs.enqueue_sync(settings, name, full)
+        out.print(f"queued sync of {name} (task {task_id})", markup=False)
         return
     with _progress(disabled=as_json) as bar:
         task = bar.add_task(f"Syncing {name}", total=None)
-        run = wiring.sync_source(
+        run = jobs.sync_source(
             settings,
             name,
             full,
@@ -365,12 +371,7 @@ def sources_status(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """The latest sync runs: when, how they ended, counts and failed documents."""
-    runs = wiring.open_sync_runs(_settings())
-    try:
-        latest = runs.latest(name, limit)
-        detailed = [runs.get(run.id) or run for run in latest]
-    finally:
-        runs.close()
+    detailed = jobs.sync_runs(_settings(), name, limit)
     if as_json:
         _print_json([run.as_dict() for run in detailed])
         return

@@ -36,3 +36,8 @@ class GenerationError(KnowhereError):
 
 class SourceError(KnowhereError):
     """A source to index (a folder, an export file) cannot be read at all."""
+
+
+class Busy(KnowhereError):
+    """Another run holds the lock this one needs (a sync of the same source, a training run or
+    switch of the same index)."""

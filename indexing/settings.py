@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     weaviate_api_key: SecretStr | None = None
     weaviate_http_port: int = 8079
     weaviate_grpc_port: int = 50059
+    weaviate_bin: Path | None = None  # an existing weaviate-server binary for the local one
     collection: str = "Knowhere"
 
     # Redis: document hashes (what is indexed) and the Celery broker.
@@ -114,12 +115,9 @@ class Settings(BaseSettings):
     def data_dir(self) -> Path:
         return self.home / "data"
 
-    @property
-    def run_dir(self) -> Path:
-        return self.home / "run"
-
     def answer_log_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'knowhere.db'}"
 
-    def weaviate_endpoint(self) -> str:
-        return self.weaviate_url or f"http://127.0.0.1:{self.weaviate_http_port}"
+    def personal_data_hmac_key(self) -> bytes:
+        key = self.personal_data_key
+        return key.get_secret_value().encode() if key else b""

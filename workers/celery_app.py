@@ -8,9 +8,7 @@ from typing import Any
 from celery import Celery
 from celery.schedules import crontab
 
-from indexing.errors import ConfigError
-from indexing.settings import Settings
-from indexing.sources import load_sources
+from indexing import ConfigError, Settings, load_sources, queues
 
 # Longest task we expect (a full re-index of a large source) is a few hours; Redis redelivers
 # unacknowledged tasks after the visibility timeout, so it must be longer than that.
@@ -23,7 +21,7 @@ logger = logging.getLogger(__name__)
 # accumulated to train (KNOWHERE_TRAIN_NEW_PAIRS, KNOWHERE_TRAIN_EVERY_DAYS).
 TRAINING_SCHEDULE = {
     "train-embedder-when-due": {
-        "task": "knowhere.maybe_train_embedder",
+        "task": queues.MAYBE_TRAIN_EMBEDDER,
         "schedule": crontab(minute="17"),
     },
 }
@@ -61,7 +59,7 @@ def source_schedules(settings: Settings) -> dict[str, dict[str, Any]]:
                 logger.error("source %s: %s schedule not used: %s", name, kind, err)
                 continue
             entries[f"sync-{name}-{kind}"] = {
-                "task": "knowhere.sync_source",
+                "task": queues.SYNC_SOURCE,
                 "schedule": schedule,
                 "args": [name, kind == "full"],
             }
@@ -72,22 +70,16 @@ def make_app(settings: Settings | None = None) -> Celery:
     settings = settings or Settings()
     app = Celery("knowhere", broker=settings.redis_url, backend=settings.redis_url)
     app.conf.update(
-        include=["workers.tasks"],
+        include=["workers.tasks.indexing", "workers.tasks.answers", "workers.tasks.training"],
         task_acks_late=True,  # a task killed mid-way is delivered again
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,  # long tasks: take one at a time
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
         result_backend_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
-        task_default_queue="indexing",
-        # Answers have their own queue and workers, so a long crawl never delays a question.
-        task_routes={
-            "knowhere.answer": {"queue": "answers"},
-            # Training and re-embedding are long and heavy: their own queue, one at a time
-            # (`-Q training --concurrency 1`; a Redis lock also keeps runs from overlapping).
-            "knowhere.train_embedder": {"queue": "training"},
-            "knowhere.maybe_train_embedder": {"queue": "training"},
-            "knowhere.promote_embedder": {"queue": "training"},
-        },
+        task_default_queue=queues.INDEXING,
+        # Answers have their own queue and workers, so a long crawl never delays a question;
+        # training and re-embedding are long and heavy: their own queue, one at a time.
+        task_routes={task: {"queue": queue} for task, queue in queues.ROUTES.items()},
         beat_schedule={**TRAINING_SCHEDULE, **source_schedules(settings)},
         task_serializer="json",
         result_serializer="json",

@@ -1,0 +1,1 @@
+"""Access lists, principals and audiences; group memberships."""

@@ -1,0 +1,1 @@
+"""Answers: retrieval with access control, generation with citations, the answer log."""

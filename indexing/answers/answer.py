@@ -1,0 +1,87 @@
+"""An answer with its numbered citations, and how citations are attached to generated text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..store.chunk import Hit
+
+
+@dataclass(frozen=True)
+class Citation:
+    number: int
+    title: str
+    url: str
+    heading: str
+    snippet: str
+    chunk_id: str
+    doc_id: str
+    label: str
+    text: str = ""  # the whole passage, kept with the answer log for training pairs
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    citations: list[Citation]
+    generator: str
+    retrieved: list[str] = field(default_factory=list)  # chunk ids, best first
+    standalone_query: str = ""  # the question rewritten with its thread's context
+    confidence: float | None = None  # best query-passage similarity, when known
+    found: bool = True  # False: nothing relevant, the citations are only the closest sources
+    embedder: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "generator": self.generator,
+            "citations": [c.__dict__ for c in self.citations],
+            "retrieved": self.retrieved,
+            "standalone_query": self.standalone_query or self.question,
+            "confidence": self.confidence,
+            "found": self.found,
+            "embedder": self.embedder,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answer:
+        return cls(
+            question=data["question"],
+            text=data["answer"],
+            citations=[Citation(**c) for c in data["citations"]],
+            generator=data["generator"],
+            retrieved=list(data.get("retrieved", [])),
+            standalone_query=data.get("standalone_query", ""),
+            confidence=data.get("confidence"),
+            found=bool(data.get("found", True)),
+            embedder=data.get("embedder", ""),
+        )
+
+
+_CITE = re.compile(r"\[(\d+)\]")
+
+
+def _citation(number: int, hit: Hit) -> Citation:
+    return Citation(
+        number=number,
+        title=hit.title,
+        url=hit.url,
+        heading=hit.heading,
+        snippet=hit.text[:240],
+        chunk_id=hit.chunk_id,
+        doc_id=hit.doc_id,
+        label=hit.label,
+        text=hit.text,
+    )
+
+
+def build_answer(question: str, text: str, passages: list[Hit], generator: str) -> Answer:
+    """Attach the cited passages (or all given ones when the text cites none) as citations."""
+    cited = sorted({int(n) for n in _CITE.findall(text) if 1 <= int(n) <= len(passages)})
+    numbers = cited or list(range(1, len(passages) + 1))
+    citations = [_citation(n, passages[n - 1]) for n in numbers]
+    return Answer(question, text, citations, generator, [p.chunk_id for p in passages])

@@ -1,0 +1,347 @@
+"""The answer log and feedback store (SQLAlchemy: SQLite on one host, PostgreSQL when shared).
+
+Every answer is recorded with the passages it used, and every chat message that shows it
+(a Slack channel + ts, a Teams conversation + activity id). A later 👍/👎 names only the
+message, so it maps back through here to (query, passage, label) pairs for fine-tuning.
+Feedback is never deleted: a removed reaction is marked withdrawn.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    select,
+    update,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ..infra.database import Base, SqlStore, utc_now
+from .answer import Answer, Citation
+
+
+class AnswerRow(Base):
+    __tablename__ = "answers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    platform: Mapped[str] = mapped_column(String(16))
+    conversation: Mapped[str] = mapped_column(String(128), index=True)
+    thread: Mapped[str | None] = mapped_column(String(128), index=True)
+    asker: Mapped[str] = mapped_column(String(128))
+    question: Mapped[str] = mapped_column(Text)
+    standalone_query: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    found: Mapped[bool] = mapped_column(Boolean)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    embedder: Mapped[str] = mapped_column(String(300))
+    generator: Mapped[str] = mapped_column(String(300))
+    retrieved: Mapped[list[str]] = mapped_column(JSON)
+
+
+class PassageRow(Base):
+    """A passage an answer cited (or, for a not-found answer, listed as closest)."""
+
+    __tablename__ = "answer_passages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    answer_id: Mapped[str] = mapped_column(ForeignKey("answers.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    chunk_id: Mapped[str] = mapped_column(String(64))
+    doc_id: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    cited: Mapped[bool] = mapped_column(Boolean)
+
+
+class MessageRow(Base):
+    """A chat message that shows an answer."""
+
+    __tablename__ = "answer_messages"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    conversation: Mapped[str] = mapped_column(String(128), primary_key=True)
+    message: Mapped[str] = mapped_column(String(256), primary_key=True)
+    answer_id: Mapped[str] = mapped_column(ForeignKey("answers.id"), index=True)
+
+
+class FeedbackRow(Base):
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    answer_id: Mapped[str] = mapped_column(ForeignKey("answers.id"), index=True)
+    user: Mapped[str] = mapped_column(String(128))
+    via: Mapped[str] = mapped_column(String(32))  # reaction, button, teams-feedback, …
+    signal: Mapped[str] = mapped_column(String(64))  # the reaction's name, the button, …
+    label: Mapped[int] = mapped_column(Integer)  # +1 helpful, -1 not helpful
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A vote on one cited source (its number) instead of on the whole answer.
+    passage: Mapped[int | None] = mapped_column(Integer)
+
+
+@dataclass(frozen=True)
+class FeedbackPair:
+    """One training signal: this passage was (+1) or was not (-1) a good source for the query."""
+
+    query: str
+    passage: str
+    chunk_id: str
+    doc_id: str
+    label: int
+    answer_id: str
+    user: str
+    via: str
+    at: datetime
+    comment: str | None = None  # what the user wrote with the vote, if anything
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    id: str
+    platform: str
+    conversation: str
+    thread: str | None
+    asker: str
+    answer: Answer
+
+
+class AnswerLog(SqlStore):
+    """Record answers and feedback; read feedback back as training pairs."""
+
+    # Answers ------------------------------------------------------------------------------
+
+    def record(
+        self,
+        answer: Answer,
+        platform: str,
+        conversation: str,
+        asker: str,
+        thread: str | None = None,
+        message: str | None = None,
+    ) -> str:
+        """Store an answer (and the message showing it, when already posted); return its id."""
+        answer_id = uuid.uuid4().hex
+        with self._session() as session:
+            session.add(
+                AnswerRow(
+                    id=answer_id,
+                    platform=platform,
+                    conversation=conversation,
+                    thread=thread,
+                    asker=asker,
+                    question=answer.question,
+                    standalone_query=answer.standalone_query or answer.question,
+                    text=answer.text,
+                    found=answer.found,
+                    confidence=answer.confidence,
+                    embedder=answer.embedder,
+                    generator=answer.generator,
+                    retrieved=answer.retrieved,
+                )
+            )
+            session.flush()
+            for citation in answer.citations:
+                session.add(
+                    PassageRow(
+                        answer_id=answer_id,
+                        number=citation.number,
+                        chunk_id=citation.chunk_id,
+                        doc_id=citation.doc_id,
+                        title=citation.title,
+                        label=citation.label,
+                        url=citation.url,
+                        text=citation.text or citation.snippet,
+                        cited=answer.found,
+                    )
+                )
+            if message:
+                session.add(
+                    MessageRow(
+                        platform=platform,
+                        conversation=conversation,
+                        message=message,
+                        answer_id=answer_id,
+                    )
+                )
+        return answer_id
+
+    def add_message(self, answer_id: str, platform: str, conversation: str, message: str) -> None:
+        with self._session() as session:
+            session.merge(
+                MessageRow(
+                    platform=platform,
+                    conversation=conversation,
+                    message=message,
+                    answer_id=answer_id,
+                )
+            )
+
+    def answer_for_message(self, platform: str, conversation: str, message: str) -> str | None:
+        with self._session() as session:
+            row = session.get(MessageRow, (platform, conversation, message))
+            return row.answer_id if row else None
+
+    def answered_thread(self, platform: str, conversation: str, thread: str) -> bool:
+        """Whether an answer was given in this thread (so follow-ups need no mention)."""
+        with self._session() as session:
+            query = select(AnswerRow.id).where(
+                AnswerRow.platform == platform,
+                AnswerRow.conversation == conversation,
+                AnswerRow.thread == thread,
+            )
+            return session.execute(query.limit(1)).first() is not None
+
+    def get(self, answer_id: str) -> StoredAnswer | None:
+        with self._session() as session:
+            row = session.get(AnswerRow, answer_id)
+            if row is None:
+                return None
+            passages = session.scalars(
+                select(PassageRow)
+                .where(PassageRow.answer_id == answer_id)
+                .order_by(PassageRow.number)
+            ).all()
+            citations = [
+                Citation(
+                    p.number,
+                    p.title,
+                    p.url,
+                    "",
+                    p.text[:240],
+                    p.chunk_id,
+                    p.doc_id,
+                    p.label,
+                    p.text,
+                )
+                for p in passages
+            ]
+            answer = Answer(
+                question=row.question,
+                text=row.text,
+                citations=citations,
+                generator=row.generator,
+                retrieved=list(row.retrieved),
+                standalone_query=row.standalone_query,
+                confidence=row.confidence,
+                found=row.found,
+                embedder=row.embedder,
+            )
+            return StoredAnswer(
+                row.id, row.platform, row.conversation, row.thread, row.asker, answer
+            )
+
+    # Feedback -----------------------------------------------------------------------------
+
+    def add_feedback(
+        self,
+        answer_id: str,
+        user: str,
+        via: str,
+        signal: str,
+        label: int,
+        comment: str | None = None,
+        passage: int | None = None,
+    ) -> None:
+        """Record a vote on the answer, or on its cited source number `passage`.
+
+        A user's earlier vote through the same `via` and `signal` is replaced."""
+        with self._session() as session:
+            self._withdraw(session, answer_id, user, via, signal)
+            session.add(
+                FeedbackRow(
+                    answer_id=answer_id,
+                    user=user,
+                    via=via,
+                    signal=signal,
+                    label=label,
+                    comment=comment,
+                    passage=passage,
+                )
+            )
+
+    def withdraw(self, answer_id: str, user: str, via: str, signal: str) -> int:
+        """Mark the user's active vote withdrawn (a reaction removed, a button pressed again)."""
+        with self._session() as session:
+            return self._withdraw(session, answer_id, user, via, signal)
+
+    def active_vote(self, answer_id: str, user: str, via: str, signal: str) -> int | None:
+        with self._session() as session:
+            return session.scalar(
+                select(FeedbackRow.label).where(*self._match(answer_id, user, via, signal))
+            )
+
+    @staticmethod
+    def _match(answer_id: str, user: str, via: str, signal: str) -> list[Any]:
+        return [
+            FeedbackRow.answer_id == answer_id,
+            FeedbackRow.user == user,
+            FeedbackRow.via == via,
+            FeedbackRow.signal == signal,
+            FeedbackRow.withdrawn_at.is_(None),
+        ]
+
+    def _withdraw(self, session: Session, answer_id: str, user: str, via: str, signal: str) -> int:
+        result = session.execute(
+            update(FeedbackRow)
+            .where(*self._match(answer_id, user, via, signal))
+            .values(withdrawn_at=utc_now())
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def pairs(self) -> list[FeedbackPair]:
+        """(query, passage, label) for every active vote: a vote on the answer labels every
+        passage it cited, a vote on one source labels that passage (and overrides the same
+        user's answer vote for it)."""
+        with self._session() as session:
+            found = session.execute(
+                select(FeedbackRow, AnswerRow.standalone_query, PassageRow)
+                .join(AnswerRow, AnswerRow.id == FeedbackRow.answer_id)
+                .join(PassageRow, PassageRow.answer_id == FeedbackRow.answer_id)
+                .where(
+                    FeedbackRow.withdrawn_at.is_(None),
+                    PassageRow.cited.is_(True),
+                    (FeedbackRow.passage.is_(None)) | (FeedbackRow.passage == PassageRow.number),
+                )
+                .order_by(FeedbackRow.id, PassageRow.number)
+            ).all()
+            by_source = {
+                (vote.answer_id, vote.user, passage.number)
+                for vote, _, passage in found
+                if vote.passage is not None
+            }
+            rows = [
+                (vote, query, passage)
+                for vote, query, passage in found
+                if vote.passage is not None
+                or (vote.answer_id, vote.user, passage.number) not in by_source
+            ]
+            return [
+                FeedbackPair(
+                    query=query,
+                    passage=passage.text,
+                    chunk_id=passage.chunk_id,
+                    doc_id=passage.doc_id,
+                    label=vote.label,
+                    answer_id=vote.answer_id,
+                    user=vote.user,
+                    via=vote.via,
+                    at=vote.created_at,
+                    comment=vote.comment,
+                )
+                for vote, query, passage in rows
+            ]

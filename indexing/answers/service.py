@@ -1,0 +1,143 @@
+"""The answer service: one question (and its thread) in, one cited answer out.
+
+Transport-neutral: the Slack and Teams adapters, the CLI and the `answers` Celery queue all
+call `AnswerService.ask`. Steps: rewrite a follow-up into a standalone query → hybrid
+retrieval filtered to what the audience may read → passages within a token budget →
+generation that cites sources by number → mentions taken out of the text. When nothing is
+relevant enough it says so and lists the closest sources instead of guessing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from ..access.model import Audience
+from ..search.retriever import Retriever, SearchResult
+from ..store.chunk import Hit
+from .answer import Answer, build_answer
+from .generator import Generator, Rewriter
+
+NOT_FOUND = (
+    "I couldn't find an answer to that in the sources you can see. "
+    "These are the closest ones I found:"
+)
+NOTHING_AT_ALL = "I couldn't find anything about that in the sources you can see."
+
+# Slack's special mentions and user/group/channel references, and the plain-text forms
+# that clients turn into notifications. Documents are data: none of these may reach a chat.
+_ANGLE_MENTION = re.compile(r"<(?:!(?:channel|here|everyone)|!subteam\^[^>]*|@[UW][A-Z0-9]+)[^>]*>")
+_AT_MENTION = re.compile(r"(?<![\w@])@(channel|here|everyone|all)\b", re.IGNORECASE)
+_FOLLOW_UP_WORDS = 12
+
+
+def strip_mentions(text: str) -> str:
+    """`text` without @channel/@here/@everyone or user/group mentions (the words are kept)."""
+    text = _ANGLE_MENTION.sub("", text)
+    return _AT_MENTION.sub(r"\1", text)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier message of the conversation."""
+
+    role: Literal["user", "assistant"]
+    text: str
+
+
+def standalone_query(
+    question: str, history: Sequence[Turn], rewriter: Rewriter | None
+) -> tuple[str, str]:
+    """The question made understandable without its thread: (for retrieval, for generation).
+
+    With an LLM, the LLM rewrites it and both use the rewrite. Offline, a short follow-up
+    ("and on Linux?") is joined to the previous question for retrieval, which keeps the topic
+    words; the sentences that answer it are then chosen by the follow-up itself.
+    """
+    previous = [t.text for t in history if t.role == "user" and t.text.strip()]
+    if not previous:
+        return question, question
+    if rewriter is not None:
+        rewritten = rewriter.rewrite(question, [(t.role, t.text) for t in history])
+        if rewritten:
+            return rewritten, rewritten
+    if len(question.split()) <= _FOLLOW_UP_WORDS:
+        return f"{previous[-1]} {question}", question
+    return question, question
+
+
+def within_budget(
+    hits: Sequence[Hit], budget: int, count_tokens: Callable[[str], int]
+) -> list[Hit]:
+    """The best hits whose text fits in `budget` tokens (always at least the best one)."""
+    chosen: list[Hit] = []
+    used = 0
+    for hit in hits:
+        cost = count_tokens(hit.text)
+        if chosen and used + cost > budget:
+            break
+        chosen.append(hit)
+        used += cost
+    return chosen
+
+
+@dataclass
+class AnswerService:
+    """Retrieval + generation with access control; see the module docstring."""
+
+    retriever: Retriever
+    generator: Generator
+    count_tokens: Callable[[str], int]
+    top_k: int = 5
+    context_tokens: int = 1500
+    min_relevance: float = 0.3
+    closest: int = 3
+
+    def ask(self, question: str, audience: Audience, history: Sequence[Turn] = ()) -> Answer:
+        question = question.strip()
+        rewriter = self.generator if hasattr(self.generator, "rewrite") else None
+        query, to_answer = standalone_query(question, history, rewriter)  # type: ignore[arg-type]
+        found = self.retrieve(query, audience)
+        hits = found.hits
+        confidence = max((h.similarity for h in hits if h.similarity is not None), default=None)
+        if not hits:
+            nothing = Answer(question, NOTHING_AT_ALL, [], self.generator.name)
+            return self._finish(nothing, found, query)
+        if confidence is not None and confidence < self.min_relevance:
+            closest = build_answer(query, "", hits[: self.closest], self.generator.name)
+            result = replace(closest, question=question, text=NOT_FOUND, found=False)
+            return self._finish(result, found, query, confidence)
+        passages = within_budget(hits, self.context_tokens, self.count_tokens)
+        text = self.generator.generate(to_answer, passages, found.query)
+        result = build_answer(question, text, passages, self.generator.name)
+        return self._finish(result, found, query, confidence)
+
+    def retrieve(self, query: str, audience: Audience) -> SearchResult:
+        """Hits every member of `audience` may read: filtered in Weaviate, checked again."""
+        return self.retriever.search(query, self.top_k, audience)
+
+    def warm_up(self) -> None:
+        """Load the serving model now, not on the first question."""
+        self.retriever.current()[1].warm_up()
+
+    def _finish(
+        self,
+        result: Answer,
+        found: SearchResult,
+        query: str,
+        confidence: float | None = None,
+    ) -> Answer:
+        citations = [
+            replace(c, snippet=strip_mentions(c.snippet), title=strip_mentions(c.title))
+            for c in result.citations
+        ]
+        return replace(
+            result,
+            text=strip_mentions(result.text),
+            citations=citations,
+            standalone_query=query,
+            confidence=confidence,
+            embedder=found.embedder,
+        )

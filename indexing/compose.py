@@ -1,0 +1,345 @@
+"""The composition root: the core objects built from the settings, and nothing else.
+
+Only this module, `jobs` and the edges (the CLI, the bots, the workers) read `Settings`;
+everything below them receives explicit values. Models are loaded here, once per process
+and model (an explicit warm-up, bounded so a training worker does not keep every candidate).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import redis
+import weaviate
+
+from .access.groups import GroupDirectory
+from .answers.extractive import ExtractiveGenerator
+from .answers.generator import Generator
+from .answers.llamacpp import LlamaCppGenerator, bundled_gguf
+from .answers.log import AnswerLog
+from .answers.openai_chat import ChatGenerator
+from .answers.service import AnswerService
+from .embedding import models
+from .embedding.embedder import SentenceEmbedder
+from .errors import ConfigError
+from .infra.local_stack import LocalStack
+from .infra.redis import connect_redis
+from .ingest.chunking import StructuredChunker
+from .ingest.indexer import Indexer
+from .learning.finetune import TrainParams
+from .learning.loop import LearningContext, LearningPolicy
+from .learning.registry import Registry
+from .search.retriever import Retriever
+from .search.tuning import default_alpha, default_min_relevance
+from .settings import Settings
+from .sources.confluence.client import ConfluenceClient
+from .sources.confluence.connector import ConfluenceConnector
+from .sources.interfaces import Connector
+from .sources.sources_file import SourceConfig, get_source
+from .sources.tickets.connector import TicketConnector
+from .sources.tickets.formats import READERS
+from .sources.tickets.pairs import TicketPairs
+from .sources.tickets.people import People
+from .store.alias import IndexAlias
+from .store.chunk_store import ChunkStore
+from .store.connection import WeaviateEndpoint, connect
+from .store.hashes import DocHashStore, SourceVersions
+from .store.write_gate import WriteGate
+from .sync.lock import SourceLock
+from .sync.runs import SyncRuns
+from .sync.steps import SyncContext
+
+EMBEDDERS_KEPT = 4  # models kept loaded per process (serving, previous, a candidate or two)
+
+# Services -----------------------------------------------------------------------------------
+
+
+def weaviate_endpoint(settings: Settings) -> WeaviateEndpoint:
+    return WeaviateEndpoint(
+        settings.weaviate_url,
+        settings.weaviate_grpc_url,
+        settings.weaviate_api_key,
+        settings.weaviate_http_port,
+        settings.weaviate_grpc_port,
+    )
+
+
+def connect_weaviate(settings: Settings) -> weaviate.WeaviateClient:
+    """A connected Weaviate client (close it, or use it as a context manager)."""
+    return connect(weaviate_endpoint(settings))
+
+
+def open_redis(settings: Settings) -> redis.Redis:
+    """A Redis client that has answered (fails fast, naming the URL, when Redis is down)."""
+    return connect_redis(settings.redis_url)
+
+
+def local_stack(settings: Settings) -> LocalStack:
+    return LocalStack(
+        settings.home,
+        settings.weaviate_url,
+        settings.weaviate_http_port,
+        settings.weaviate_grpc_port,
+        settings.weaviate_bin,
+        settings.redis_url,
+        settings.local_redis_port,
+    )
+
+
+# Models -------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=EMBEDDERS_KEPT)
+def _embedder(name: str, path: str, precision: str, batch_size: int) -> SentenceEmbedder:
+    embedder = SentenceEmbedder(name, path, precision=precision, batch_size=batch_size)  # type: ignore[arg-type]
+    return embedder.warm_up()
+
+
+def load_embedder(settings: Settings, name: str, path: str) -> SentenceEmbedder:
+    """The model at `path` under `name`, with the configured precision, warmed up."""
+    return _embedder(name, path, settings.embed_precision, settings.embed_batch_size)
+
+
+def build_embedder(settings: Settings, model: str | None = None) -> SentenceEmbedder:
+    """The configured embedder (or `model`), warmed up."""
+    name = model or settings.embed_model
+    return load_embedder(settings, name, models.resolve(name, settings.models_dir))
+
+
+def build_chunker(settings: Settings, embedder: SentenceEmbedder) -> StructuredChunker:
+    # Leave room for the "title: …\nheading: …" prefix inside the model's window.
+    size = max(64, min(settings.chunk_size, embedder.max_seq_length - 64))
+    tokenizer = embedder.tokenizer
+
+    def count_tokens(text: str) -> list[int]:
+        return list(tokenizer.encode(text, add_special_tokens=False))
+
+    return StructuredChunker(size, min(settings.chunk_overlap, size // 4), tokenizer=count_tokens)
+
+
+@functools.cache
+def _registry(url: str) -> Registry:
+    return Registry(url)
+
+
+def open_registry(settings: Settings) -> Registry:
+    """The embedder registry (in the answer log's database; one per process and URL)."""
+    return _registry(settings.answer_log_url())
+
+
+def embedder_for_version(settings: Settings, version: str) -> SentenceEmbedder:
+    """The model that produced vectors recorded as `version` (the configured one, or trained)."""
+    configured = build_embedder(settings)
+    if version in ("", configured.version):
+        return configured
+    entry = open_registry(settings).get(version)
+    if entry is None:
+        raise ConfigError(
+            f"The collection was filled by embedder '{version}', which is neither the configured "
+            f"model ({configured.version}) nor in the registry (`knowhere embedder list`)."
+        )
+    return load_embedder(settings, entry.name, entry.path)
+
+
+# The index ----------------------------------------------------------------------------------
+
+
+def open_store(
+    client: weaviate.WeaviateClient,
+    settings: Settings,
+    embedder: SentenceEmbedder,
+    collection: str | None = None,
+) -> ChunkStore:
+    """The index (an alias over its current collection), created on first use."""
+    store = ChunkStore(client, collection or settings.collection)
+    registry = open_registry(settings)
+    registry.ensure_base(
+        embedder.version,
+        embedder.model_name,
+        models.resolve(embedder.model_name, settings.models_dir),
+    )
+    store.ensure(embedder.version, embedder.dimension, {v.version for v in registry.versions()})
+    return store
+
+
+def index_alias(
+    client: weaviate.WeaviateClient, settings: Settings, collection: str | None = None
+) -> IndexAlias:
+    return IndexAlias(
+        client,
+        collection or settings.collection,
+        lambda version: embedder_for_version(settings, version),
+    )
+
+
+def write_gate(settings: Settings, index: str) -> WriteGate:
+    return WriteGate(open_redis(settings), index)
+
+
+def build_indexer(
+    client: weaviate.WeaviateClient,
+    settings: Settings,
+    source: str,
+    embedder: SentenceEmbedder,
+    collection: str | None = None,
+) -> Indexer:
+    store = open_store(client, settings, embedder, collection)
+    hashes = DocHashStore(open_redis(settings), store.name, source)
+    return Indexer(
+        store,
+        hashes,
+        embedder,
+        build_chunker(settings, embedder),
+        alias=index_alias(client, settings, store.name),
+        write_gate=write_gate(settings, store.name),
+    )
+
+
+def build_retriever(
+    client: weaviate.WeaviateClient,
+    settings: Settings,
+    embedder: SentenceEmbedder,
+    collection: str | None = None,
+) -> Retriever:
+    alpha = settings.hybrid_alpha
+    if alpha is None:
+        alpha = default_alpha(embedder.model_name)
+    store = open_store(client, settings, embedder, collection)
+    return Retriever(store, embedder, alpha, alias=index_alias(client, settings, store.name))
+
+
+# Answers ------------------------------------------------------------------------------------
+
+
+def build_generator(settings: Settings, embedder: SentenceEmbedder) -> Generator:
+    """The configured answer generator; `auto` uses an LLM only when one is configured."""
+    mode = settings.answer_mode
+    if mode == "auto":
+        mode = "openai" if (settings.llm_base_url or settings.llm_api_key) else "extractive"
+    if mode == "openai":
+        import openai
+
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "unused"
+        client = openai.OpenAI(
+            base_url=settings.llm_base_url, api_key=key, timeout=60, max_retries=3
+        )
+        return ChatGenerator(client, settings.llm_model)
+    if mode == "llamacpp":
+        return LlamaCppGenerator(settings.llamacpp_model or bundled_gguf())
+    return ExtractiveGenerator(embedder)
+
+
+def build_answer_service(
+    client: weaviate.WeaviateClient,
+    settings: Settings,
+    collection: str | None = None,
+    generator: Generator | None = None,
+) -> AnswerService:
+    """The answer service on the configured model, collection and generator."""
+    embedder = build_embedder(settings)
+    retriever = build_retriever(client, settings, embedder, collection)
+    tokenizer = embedder.tokenizer
+    threshold = settings.min_relevance
+    if threshold is None:
+        threshold = default_min_relevance(embedder.model_name)
+    return AnswerService(
+        retriever=retriever,
+        generator=generator or build_generator(settings, embedder),
+        count_tokens=lambda text: len(tokenizer.encode(text, add_special_tokens=False)),
+        top_k=settings.top_k,
+        context_tokens=settings.context_tokens,
+        min_relevance=threshold,
+    )
+
+
+def open_answer_log(settings: Settings) -> AnswerLog:
+    return AnswerLog(settings.answer_log_url())
+
+
+def group_directory(settings: Settings) -> GroupDirectory:
+    return GroupDirectory.load(settings.groups_file)
+
+
+# Sources and syncs --------------------------------------------------------------------------
+
+
+def build_connector(config: SourceConfig, settings: Settings) -> Connector:
+    """The connector of a declared source (Confluence spaces, or ticket export files)."""
+    if config.is_confluence:
+        fallback = config.space_access.access() if config.space_access else None
+        return ConfluenceConnector(
+            ConfluenceClient(str(config.url), config.auth()),
+            config.name,
+            config.spaces,
+            settings.sync_batch_size,
+            attachments=config.attachments,
+            fallback_access=fallback,
+        )
+    people = People(
+        config.personal_data or settings.personal_data, settings.personal_data_hmac_key()
+    )
+    return TicketConnector(
+        config.name, config.files(), READERS[config.type], config.model_dump(), people
+    )
+
+
+def open_sync_runs(settings: Settings) -> SyncRuns:
+    return SyncRuns(settings.answer_log_url())
+
+
+def open_sync_context(settings: Settings, name: str) -> SyncContext:
+    """Everything a sync of source `name` works with (close it when done)."""
+    config = get_source(settings.sources_file, name)
+    client = open_redis(settings)
+    return SyncContext(
+        source=name,
+        connector=build_connector(config, settings),
+        runs=open_sync_runs(settings),
+        redis=client,
+        hashes=DocHashStore(client, settings.collection, name),
+        versions=SourceVersions(client, settings.collection, name),
+        lock=SourceLock(client, name, settings.sync_lock_seconds),
+        open_pairs=lambda: TicketPairs(settings.answer_log_url()),
+        batch_size=settings.sync_batch_size,
+    )
+
+
+# Learning -----------------------------------------------------------------------------------
+
+
+def learning_policy(settings: Settings) -> LearningPolicy:
+    return LearningPolicy(
+        min_pairs=settings.train_min_pairs,
+        new_pairs=settings.train_new_pairs,
+        every_days=settings.train_every_days,
+        auto_promote=settings.auto_promote,
+        gate_margin=settings.gate_margin,
+        gate_tolerance=settings.gate_tolerance,
+        gate_separation_margin=settings.gate_separation_margin,
+        guard_set=settings.guard_set,
+        train=TrainParams(
+            epochs=settings.train_epochs,
+            learning_rate=settings.train_learning_rate,
+            batch_size=settings.train_batch_size,
+        ),
+    )
+
+
+def learning_context(settings: Settings, client: weaviate.WeaviateClient) -> LearningContext:
+    """What the feedback loop works with for the configured index (close it when done)."""
+    open_store(client, settings, build_embedder(settings))  # the index exists, base registered
+    return LearningContext(
+        index=settings.collection,
+        client=client,
+        alias=index_alias(client, settings),
+        registry=open_registry(settings),
+        answer_log=open_answer_log(settings),
+        ticket_pairs=TicketPairs(settings.answer_log_url()),
+        redis=open_redis(settings),
+        write_gate=write_gate(settings, settings.collection),
+        load_embedder=lambda name, path: load_embedder(settings, name, path),
+        embedder_for=lambda version: embedder_for_version(settings, version),
+        finetuned_dir=settings.models_dir / "finetuned",
+        training_sets_dir=settings.data_dir / "training-sets",
+        policy=learning_policy(settings),
+    )

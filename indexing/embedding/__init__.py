@@ -1,0 +1,1 @@
+"""Embedding models: provisioning, precision, the sentence-transformers embedder."""

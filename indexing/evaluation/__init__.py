@@ -1,0 +1,1 @@
+"""Retrieval quality: BEIR datasets, ranking metrics, scored runs."""

@@ -1,0 +1,1 @@
+"""Ingestion: document identity and fingerprints, chunking, the indexer."""

@@ -1,0 +1,200 @@
+"""The jobs the edges run: index a folder, sync a source, evaluate, train, promote, roll back.
+
+The CLI, the Celery tasks and the benchmarks call these with the settings they read; each job
+opens what it needs through the composition root and closes it again.
+"""
+
+from __future__ import annotations
+
+from contextlib import closing
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from . import compose, queues
+from .evaluation.beir import load_beir
+from .evaluation.metrics import score_run
+from .evaluation.run import eval_collection_name, rank_documents
+from .ingest.indexer import IndexReport
+from .learning import loop
+from .learning.loop import TrainOutcome
+from .learning.registry import EmbedderVersion
+from .learning.switch import SwitchReport
+from .progress import Progress
+from .settings import Settings
+from .sources.folder import scan_folder
+from .sources.sources_file import get_source
+from .store.chunk_store import SearchMode
+from .sync import steps
+from .sync.runs import Run
+
+
+def index_folder(
+    settings: Settings, folder: Path, source: str | None = None, progress: Progress | None = None
+) -> IndexReport:
+    """Index every supported file below `folder` as one source (files gone are pruned)."""
+    folder = folder.resolve()
+    source = source or folder.name
+    compose.open_redis(settings)  # fail fast, before any work, if Redis is down
+    with compose.connect_weaviate(settings) as client:
+        embedder = compose.build_embedder(settings)
+        scan = scan_folder(folder, source, settings.max_file_bytes)
+        indexer = compose.build_indexer(client, settings, source, embedder)
+        report = indexer.index(scan.documents, prune=True, progress=progress)
+    report.skipped = scan.skipped
+    return report
+
+
+# Source syncs: in this process (`sync_source`) or as the Celery tasks' steps.
+
+
+def sync_source(
+    settings: Settings, name: str, full: bool = False, progress: Progress | None = None
+) -> Run | None:
+    """Sync one source of the sources file in this process and return its run record."""
+    compose.open_redis(settings)  # fail fast, before any work, if Redis is down
+    with (
+        closing(compose.open_sync_context(settings, name)) as context,
+        compose.connect_weaviate(settings) as client,
+    ):
+        indexer = compose.build_indexer(client, settings, name, compose.build_embedder(settings))
+        return steps.sync_here(context, indexer, full, progress)
+
+
+def enqueue_sync(settings: Settings, name: str, full: bool = False) -> str:
+    """Send a sync of `name` to the workers (by task name); returns the task id."""
+    from celery import Celery
+
+    get_source(settings.sources_file, name)  # an unknown name fails here, not on a worker
+    sender = Celery("knowhere", broker=settings.redis_url)
+    result = sender.send_task(queues.SYNC_SOURCE, args=[name, full], queue=queues.INDEXING)
+    return str(result.id)
+
+
+def plan_sync(settings: Settings, name: str, full: bool) -> tuple[str, list[dict[str, Any]]]:
+    """Start a run of `name`: its id and the batches to send to the workers (Busy if one runs)."""
+    with closing(compose.open_sync_context(settings, name)) as context:
+        return steps.begin(context, full)
+
+
+def sync_batch(
+    settings: Settings, name: str, run_id: str, number: int, payload: dict[str, Any]
+) -> bool:
+    """Index one batch of a run; True when it was the run's last batch to finish."""
+    with (
+        closing(compose.open_sync_context(settings, name)) as context,
+        compose.connect_weaviate(settings) as client,
+    ):
+        indexer = compose.build_indexer(client, settings, name, compose.build_embedder(settings))
+        return steps.run_batch(context, indexer, run_id, number, payload)
+
+
+def fail_sync_batch(
+    settings: Settings, name: str, run_id: str, number: int, payload: dict[str, Any], why: str
+) -> bool:
+    """Record a batch that could not be done; True when it was the run's last one."""
+    with closing(compose.open_sync_context(settings, name)) as context:
+        return steps.fail_batch(context, run_id, number, payload, why)
+
+
+def finish_sync(settings: Settings, name: str, run_id: str) -> Run | None:
+    """Prune (full runs), total the run's counts, release the source's lock."""
+    with (
+        closing(compose.open_sync_context(settings, name)) as context,
+        compose.connect_weaviate(settings) as client,
+    ):
+        indexer = compose.build_indexer(client, settings, name, compose.build_embedder(settings))
+        return steps.finish(context, indexer, run_id)
+
+
+def sync_runs(settings: Settings, name: str | None = None, limit: int = 10) -> list[Run]:
+    """The latest runs (of one source, or all), each with its failures."""
+    with closing(compose.open_sync_runs(settings)) as runs:
+        return [runs.get(run.id) or run for run in runs.latest(name, limit)]
+
+
+# Evaluation.
+
+
+def evaluate_dataset(
+    settings: Settings,
+    folder: Path,
+    split: str = "test",
+    model: str | None = None,
+    mode: SearchMode = "hybrid",
+    alpha: float | None = None,
+    k: int = 10,
+) -> dict[str, object]:
+    """Index a BEIR dataset's corpus into its own collection (once), then score the split."""
+    dataset = load_beir(folder, split)
+    collection = eval_collection_name(dataset.name, model or settings.embed_model)
+    with compose.connect_weaviate(settings) as client:
+        embedder = compose.build_embedder(settings, model)
+        indexer = compose.build_indexer(client, settings, dataset.name, embedder, collection)
+        report = indexer.index(dataset.corpus, prune=True)
+        retriever = compose.build_retriever(client, settings, embedder, collection)
+        alpha = retriever.alpha if alpha is None else alpha
+
+        def search(query: str) -> list[str]:
+            found = retriever.search(query, top_k=k * 3, mode=mode, alpha=alpha)
+            return [hit.doc_id for hit in found.hits]
+
+        metrics = score_run(rank_documents(search, dataset, k), dataset.qrels, k)
+    return {
+        "dataset": dataset.name,
+        "split": split,
+        "model": model or settings.embed_model,
+        "precision": embedder.precision,
+        "mode": mode,
+        "alpha": alpha if mode == "hybrid" else None,
+        "collection": collection,
+        "corpus_indexed": {"embedded": report.texts_embedded, "unchanged": report.unchanged},
+        **metrics,
+    }
+
+
+# Learning from feedback.
+
+
+def _learning(settings: Settings, run: Any) -> Any:
+    with (
+        compose.connect_weaviate(settings) as client,
+        closing(compose.learning_context(settings, client)) as context,
+    ):
+        return run(context)
+
+
+def train(
+    settings: Settings, promote: bool | None = None, progress: Progress | None = None
+) -> TrainOutcome:
+    """One turn of the feedback loop: train, judge, and (by default) promote."""
+    outcome: TrainOutcome = _learning(settings, lambda c: loop.train(c, promote, progress))
+    return outcome
+
+
+def promote(settings: Settings, version: str, progress: Progress | None = None) -> SwitchReport:
+    """Re-embed the index with a registered version and switch to it (no downtime)."""
+    report: SwitchReport = _learning(settings, lambda c: loop.promote(c, version, progress))
+    return report
+
+
+def rollback(settings: Settings, progress: Progress | None = None) -> SwitchReport:
+    """Switch back to the serving version's parent (its collection was kept)."""
+    report: SwitchReport = _learning(settings, lambda c: loop.rollback(c, progress))
+    return report
+
+
+def serving_version(settings: Settings) -> str:
+    version: str = _learning(settings, loop.serving_version)
+    return version
+
+
+def embedder_versions(settings: Settings) -> list[EmbedderVersion]:
+    return compose.open_registry(settings).versions()
+
+
+def training_due(settings: Settings, now: datetime | None = None) -> tuple[bool, str]:
+    """Whether the scheduler should train now (or at `now`), and why."""
+    with closing(compose.open_answer_log(settings)) as log:
+        policy = compose.learning_policy(settings)
+        return loop.due(compose.open_registry(settings), log, policy, now)

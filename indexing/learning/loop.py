@@ -1,0 +1,345 @@
+"""The feedback loop: training set → fine-tune → gate → registry → re-embed and switch.
+
+`train` is what `knowhere embedder train` and the `training` Celery queue run; `promote` and
+`rollback` switch the index between registered versions. One training or switch per index
+runs at a time (a Redis lock), so a scheduled run and a manual one never overlap.
+
+Everything the loop works with arrives in a `LearningContext`, built by the composition root
+from the settings, the way a sync gets its `SyncContext`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import redis
+import weaviate
+
+from ..answers.log import AnswerLog
+from ..embedding.embedder import SentenceEmbedder
+from ..errors import Busy, ConfigError
+from ..infra.leases import renewing
+from ..ingest.chunking import embedding_text
+from ..progress import Progress
+from ..sources.tickets.pairs import TicketPairs
+from ..store.alias import IndexAlias, ServingCollection
+from ..store.chunk_store import ChunkStore
+from ..store.schema import collection_name
+from ..store.write_gate import WriteGate
+from . import gate
+from .finetune import TrainParams, finetune
+from .registry import EmbedderVersion, Registry, Switch
+from .switch import SwitchReport, switch_index
+from .training_set import LabelledPair, TrainingSet, build
+
+CORPUS_SAMPLE = 20_000
+LOCK_TTL_S = 120
+
+
+@dataclass(frozen=True)
+class LearningPolicy:
+    """When to train and what a candidate must show (KNOWHERE_TRAIN_*, KNOWHERE_GATE_*)."""
+
+    min_pairs: int = 20  # positive pairs needed before training at all
+    new_pairs: int = 200  # the scheduler trains once this many new pairs exist…
+    every_days: int = 7  # …or when the last training is this old (0: never by age)
+    auto_promote: bool = True
+    gate_margin: float = 0.01
+    gate_tolerance: float = 0.01
+    gate_separation_margin: float = 0.02
+    guard_set: Path | None = None  # default: the bundled one
+    train: TrainParams = field(default_factory=TrainParams)
+
+
+@dataclass
+class LearningContext:
+    """What the loop works with for one index (opened by the composition root)."""
+
+    index: str
+    client: weaviate.WeaviateClient
+    alias: IndexAlias
+    registry: Registry
+    answer_log: AnswerLog
+    ticket_pairs: TicketPairs
+    redis: redis.Redis
+    write_gate: WriteGate
+    # (name, path) → a warmed-up embedder; version → the model that produced it.
+    load_embedder: Callable[[str, str], SentenceEmbedder]
+    embedder_for: Callable[[str], SentenceEmbedder]
+    finetuned_dir: Path  # where fine-tuned models are saved
+    training_sets_dir: Path
+    policy: LearningPolicy = field(default_factory=LearningPolicy)
+
+    def serving(self) -> ServingCollection:
+        return self.alias.current(fresh=True)
+
+    def close(self) -> None:
+        self.answer_log.close()
+        self.ticket_pairs.close()
+
+
+@dataclass
+class TrainOutcome:
+    """What one training run did and why."""
+
+    status: str  # skipped, rejected, candidate, promoted
+    reason: str
+    training_set: dict[str, object] = field(default_factory=dict)
+    run: dict[str, object] = field(default_factory=dict)
+    verdict: dict[str, object] = field(default_factory=dict)
+    version: str | None = None
+    switch: dict[str, object] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return self.__dict__.copy()
+
+
+@contextmanager
+def exclusive(context: LearningContext) -> Iterator[None]:
+    """Hold the index's training lock, or raise Busy.
+
+    The lock lives LOCK_TTL_S and is renewed while the holder runs, so a killed worker
+    frees it within two minutes and a redelivered task can resume.
+    """
+    lock = context.redis.lock(
+        f"knowhere:training:{context.index}",
+        timeout=LOCK_TTL_S,
+        blocking=False,
+        thread_local=False,
+    )
+    if not lock.acquire():
+        raise Busy(f"a training run or switch of '{context.index}' is already in progress")
+    try:
+        with renewing(lock.reacquire, LOCK_TTL_S / 4, "training-lock"):
+            yield
+    finally:
+        lock.release()
+
+
+def labelled_pairs(context: LearningContext, serving: ServingCollection) -> list[LabelledPair]:
+    """Feedback pairs (passage text as the index embeds it now) and resolved-ticket pairs."""
+    votes = context.answer_log.pairs()
+    stored = {hit.chunk_id: hit for hit in serving.store.fetch(list({p.chunk_id for p in votes}))}
+    pairs = []
+    for vote in votes:
+        hit = stored.get(vote.chunk_id)
+        text = embedding_text(hit.title, hit.heading, hit.text) if hit else vote.passage
+        pairs.append(
+            LabelledPair(
+                vote.query,
+                text,
+                vote.chunk_id,
+                vote.label,
+                "feedback",
+                # Cited passages share an answer vote; a source vote is about one passage.
+                group="" if vote.via == "source" else vote.answer_id,
+            )
+        )
+    for ticket in context.ticket_pairs.all():
+        passage_id = f"ticket:{ticket.source}:{ticket.ticket_id}"
+        pairs.append(LabelledPair(ticket.question, ticket.resolution, passage_id, 1, "ticket"))
+    return pairs
+
+
+def corpus_sample(store: ChunkStore, limit: int = CORPUS_SAMPLE) -> dict[str, str]:
+    """Up to `limit` chunks of the index (reservoir sample), as the embedder sees them."""
+    sample: list[tuple[str, str]] = []
+    rng = random.Random(7)
+    for seen, chunk in enumerate(store.scan()):
+        item = (chunk.id, embedding_text(chunk.title, chunk.heading, chunk.text))
+        if len(sample) < limit:
+            sample.append(item)
+        else:
+            slot = rng.randrange(seen + 1)
+            if slot < limit:
+                sample[slot] = item
+    return dict(sample)
+
+
+def serving_version(context: LearningContext) -> str:
+    return context.serving().embedder.version
+
+
+def train(
+    context: LearningContext, promote: bool | None = None, progress: Progress | None = None
+) -> TrainOutcome:
+    """One turn of the loop. `promote` None follows the policy's auto-promotion."""
+    with exclusive(context):
+        chosen = context.policy.auto_promote if promote is None else promote
+        return _train(context, chosen, progress)
+
+
+def _train(context: LearningContext, promote: bool, progress: Progress | None) -> TrainOutcome:
+    policy = context.policy
+    serving = context.serving()
+    current = context.registry.get(serving.embedder.version)
+    if current is None:
+        raise ConfigError(f"serving embedder {serving.embedder.version} is not registered")
+    pairs = labelled_pairs(context, serving)
+    positives = sum(p.label > 0 for p in pairs)
+    if positives < policy.min_pairs:
+        return TrainOutcome(
+            "skipped",
+            f"{positives} positive pairs; training needs {policy.min_pairs} "
+            "(KNOWHERE_TRAIN_MIN_PAIRS)",
+        )
+    training = build(pairs, serving.embedder.model, corpus_sample(serving.store))
+    training.save(context.training_sets_dir)
+    summary = {
+        "version": training.version,
+        "hash": training.content_hash,
+        "feedback_pairs": sum(p.origin == "feedback" for p in pairs),
+        **training.stats,
+    }
+    if not training.train:
+        return TrainOutcome("skipped", "no training triplets after cleaning", summary)
+    name = f"{Path(current.name).name.split('-ft-')[0]}-ft-{training.version.removeprefix('ts-')}"
+    run = finetune(current.path, training.train, context.finetuned_dir / name, policy.train)
+    candidate = context.load_embedder(name, str(run.output))
+    verdict = judge(policy, training, serving.embedder, candidate)
+    entry = context.registry.add(
+        EmbedderVersion(
+            version=candidate.version,
+            name=name,
+            path=str(run.output),
+            status="candidate" if verdict.promote else "rejected",
+            parent=current.version,
+            training_set=training.version,
+            training_hash=training.content_hash,
+            metrics={"gate": verdict.as_dict(), "training": run.as_dict(), "set": summary},
+        )
+    )
+    outcome = TrainOutcome(
+        entry.status,
+        "passed the gate" if verdict.promote else "; ".join(verdict.reasons),
+        summary,
+        run.as_dict(),
+        verdict.as_dict(),
+        entry.version,
+    )
+    if verdict.promote and promote:
+        outcome.switch = _promote(context, entry.version, progress).as_dict()
+        outcome.status = "promoted"
+    return outcome
+
+
+def judge(
+    policy: LearningPolicy,
+    training: TrainingSet,
+    current: SentenceEmbedder,
+    candidate: SentenceEmbedder,
+) -> gate.Verdict:
+    dev = gate.dev_set(training.dev, training.passages)
+    guard = gate.guard_set(policy.guard_set)
+    return gate.judge(
+        gate.score(current.embed, dev),
+        gate.score(candidate.embed, dev),
+        gate.score(current.embed, guard),
+        gate.score(candidate.embed, guard),
+        policy.gate_margin,
+        policy.gate_tolerance,
+        policy.gate_separation_margin,
+    )
+
+
+def promote(
+    context: LearningContext, version: str, progress: Progress | None = None
+) -> SwitchReport:
+    """Re-embed the index with a registered version and switch to it (no downtime)."""
+    with exclusive(context):
+        return _promote(context, version, progress)
+
+
+def _promote(
+    context: LearningContext,
+    version: str,
+    progress: Progress | None = None,
+    kind: str = "promote",
+) -> SwitchReport:
+    entry = context.registry.get(version)
+    if entry is None:
+        raise ConfigError(f"no embedder version '{version}' (see `knowhere embedder list`)")
+    serving = context.serving()
+    before = serving.embedder.version
+    target = entry.collection or collection_name(context.index, version)
+    embedder = context.embedder_for(version)
+    report = switch_index(
+        context.client, context.index, target, embedder, context.write_gate, progress
+    )
+    context.alias.forget()
+    if before != version:
+        _record(
+            context.registry, context.index, kind, before, serving.store.name, entry, target, report
+        )
+    return report
+
+
+def _record(
+    registry: Registry,
+    index: str,
+    kind: str,
+    before: str,
+    before_collection: str,
+    entry: EmbedderVersion,
+    target: str,
+    report: SwitchReport,
+) -> None:
+    previous = registry.get(before)
+    if previous is not None:
+        registry.update(before, status="retired", collection=before_collection)
+    registry.update(entry.version, status="promoted", collection=target)
+    registry.record_switch(
+        Switch(
+            index,
+            kind,
+            before,
+            entry.version,
+            before_collection,
+            target,
+            report.as_dict(),
+            datetime.now(UTC),
+        )
+    )
+
+
+def rollback(context: LearningContext, progress: Progress | None = None) -> SwitchReport:
+    """Switch back to the serving version's parent (its collection was kept)."""
+    with exclusive(context):
+        serving = context.serving()
+        current = context.registry.get(serving.embedder.version)
+        if current is None or current.parent is None:
+            raise ConfigError(
+                f"'{context.index}' serves {serving.embedder.version}, which has no "
+                "earlier version to roll back to"
+            )
+        return _promote(context, current.parent, progress, kind="rollback")
+
+
+def due(
+    registry: Registry, answer_log: AnswerLog, policy: LearningPolicy, now: datetime | None = None
+) -> tuple[bool, str]:
+    """Whether the scheduler should train: enough new pairs, or the last run is old enough."""
+    now = now or datetime.now(UTC)
+    trained = [v for v in registry.versions() if v.training_set]
+    count = len(answer_log.pairs())
+    if not trained:
+        if count >= policy.min_pairs:
+            return True, f"{count} feedback pairs and no training yet"
+        return False, f"{count} feedback pairs; the first training needs {policy.min_pairs}"
+    last = trained[-1]
+    seen = int(dict(last.metrics.get("set", {})).get("feedback_pairs", 0))
+    new = count - seen
+    if new >= policy.new_pairs:
+        return True, f"{new} new feedback pairs since {last.training_set}"
+    created = last.created_at or now
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    age = now - created
+    if policy.every_days and age >= timedelta(days=policy.every_days) and new > 0:
+        return True, f"last training {age.days} days ago, {new} new pairs"
+    return False, f"{new} new pairs since {last.training_set}"

@@ -1,0 +1,1 @@
+"""Retrieval with access control, and LlamaIndex interfaces over it."""

@@ -1,0 +1,78 @@
+"""Retrieval: embed the query with the serving collection's model, then search in Weaviate.
+
+A search says which embedder produced its hits and hands back the query's vector, so the
+answer records the version that really served it and nothing embeds the question twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..access.model import PUBLIC_ONLY, Audience
+from ..embedding.embedder import EmbeddedQuery, SentenceEmbedder
+from ..store.alias import IndexAlias
+from ..store.chunk import Hit
+from ..store.chunk_store import ChunkStore, SearchMode
+from ..store.filters import audience_filter
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Ranked hits, the embedder version whose vectors they were found with, and the query
+    as embedded (None for BM25, which embeds nothing)."""
+
+    hits: list[Hit]
+    embedder: str
+    query: EmbeddedQuery | None = None
+    filtered_out: int = field(default=0)  # hits Weaviate returned that the re-check dropped
+
+
+class Retriever:
+    """Query text in, ranked chunks out, only those the audience may read."""
+
+    def __init__(
+        self,
+        store: ChunkStore,
+        embedder: SentenceEmbedder,
+        alpha: float,
+        alias: IndexAlias | None = None,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.alpha = alpha
+        # With an alias, each query goes to the collection serving now, embedded by the
+        # model that filled it; `store` and `embedder` are then only the starting point.
+        self.alias = alias
+
+    def current(self) -> tuple[ChunkStore, SentenceEmbedder]:
+        if self.alias is None:
+            return self.store, self.embedder
+        serving = self.alias.current()
+        return serving.store, serving.embedder
+
+    def search(
+        self,
+        query: str,
+        top_k: int = 5,
+        audience: Audience = PUBLIC_ONLY,
+        mode: SearchMode = "hybrid",
+        alpha: float | None = None,
+    ) -> SearchResult:
+        """The `top_k` best chunks every member of `audience` may read: filtered in Weaviate,
+        and checked again here."""
+        alpha = self.alpha if alpha is None else alpha
+        store, embedder = self.current()
+        query = query.strip()
+        if not query:
+            return SearchResult([], embedder.version)
+        embedded = None if mode == "bm25" else embedder.embed_query(query)
+        if mode == "hybrid" and alpha >= 1.0:
+            mode = "vector"
+        elif mode == "hybrid" and alpha <= 0.0:
+            mode = "bm25"
+        vector = embedded.vector if embedded else None
+        hits = store.query(
+            query, vector, top_k, mode=mode, alpha=alpha, filters=audience_filter(audience)
+        )
+        readable = [h for h in hits if audience.may_read(h.access)]
+        return SearchResult(readable, embedder.version, embedded, len(hits) - len(readable))

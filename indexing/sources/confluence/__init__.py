@@ -1,0 +1,1 @@
+"""Confluence (REST API v1, Cloud and Data Center) as a source."""

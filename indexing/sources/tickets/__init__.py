@@ -1,0 +1,1 @@
+"""Support-ticket exports (Jira, Zendesk, ServiceNow, generic) as a source."""

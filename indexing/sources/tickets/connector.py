@@ -1,0 +1,58 @@
+"""Ticket export files as an export connector: every file read once per run, one document
+(and, when resolved, one (question, resolution) pair) per ticket; a later export wins."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ...failures import Failure
+from ..interfaces import Export
+from .documents import ticket_document, ticket_pair
+from .formats import Reader
+from .people import People
+
+
+class TicketConnector:
+    """The export `files` of source `source`, read with `reader` (one of `formats.READERS`)."""
+
+    def __init__(
+        self,
+        source: str,
+        files: list[Path],
+        reader: Reader,
+        options: Mapping[str, Any],
+        people: People,
+    ) -> None:
+        self.source = source
+        self.files = files
+        self.reader = reader
+        self.options = options
+        self.people = people
+
+    def close(self) -> None:
+        pass
+
+    def read(self) -> Export:
+        export = Export(documents=[])
+        documents = {}
+        for path in self.files:
+            try:
+                results = list(self.reader(path, self.options))
+            except (OSError, UnicodeDecodeError) as err:
+                export.failures.append(Failure(path.name, f"cannot read the file: {err}"))
+                continue
+            for result in results:
+                if isinstance(result, Failure):
+                    export.failures.append(result)
+                    continue
+                document = ticket_document(result, self.source, self.people)
+                documents[document.id_] = document
+                pair = ticket_pair(result, self.source, self.people)
+                if pair is not None:
+                    export.pairs[document.id_] = pair
+                else:
+                    export.pairs.pop(document.id_, None)
+        export.documents = list(documents.values())
+        return export

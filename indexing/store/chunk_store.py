@@ -1,0 +1,237 @@
+"""One Weaviate collection of chunks: create it (behind its alias), write, delete, scan, query.
+
+Writes check Weaviate's per-object errors (LlamaIndex's store does not, #15006); queries are
+hybrid (relative-score fusion), vector or BM25, and report each hit's cosine similarity to the
+query next to the fused score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import suppress
+from typing import Any, Literal
+
+import numpy as np
+import weaviate
+from weaviate.classes.data import DataObject
+from weaviate.classes.query import Filter, HybridFusion, MetadataQuery
+from weaviate.exceptions import WeaviateBaseError
+
+from ..errors import ConfigError, StoreError
+from .chunk import Chunk, Hit
+from .schema import (
+    META_PROPERTY,
+    RETURNED,
+    SEARCHABLE,
+    STORED,
+    chunk_properties,
+    collection_name,
+    create_collection,
+    parse_description,
+    stored_chunk,
+    stored_hit,
+)
+
+SearchMode = Literal["hybrid", "vector", "bm25"]
+WRITE_BATCH = 256
+DOCS_PER_QUERY = 20
+MAX_RESULTS = 10_000  # Weaviate's default QUERY_MAXIMUM_RESULTS
+
+
+def _slices(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class ChunkStore:
+    """One Weaviate collection of chunks, created with an explicit schema."""
+
+    def __init__(self, client: weaviate.WeaviateClient, name: str) -> None:
+        self.client = client
+        self.name = name
+        self.collection = client.collections.use(name)
+
+    def ensure(self, embedder_name: str, dimension: int, known: Collection[str] = ()) -> None:
+        """Create the collection if missing; refuse one built with a different model.
+
+        A new collection is created under its own name and reached through an alias
+        named `self.name`, so re-embedding can later switch the alias atomically. An existing
+        one built by a fine-tuned descendant of the model (a version in `known`) is accepted.
+        """
+        if self.client.collections.exists(self.name):
+            self._add_missing_properties()
+            existing = self.embedder_version()
+            if existing in known:
+                return
+            base = existing.split("@")[0]
+            if base and base != embedder_name.split("@")[0]:
+                raise ConfigError(
+                    f"Collection '{self.name}' holds vectors from '{base}', but the embedder "
+                    f"is '{embedder_name}'. Use another KNOWHERE_COLLECTION or re-index."
+                )
+            return
+        target = collection_name(self.name, embedder_name)
+        create_collection(self.client, target, embedder_name, dimension)
+        try:
+            self.client.alias.create(alias_name=self.name, target_collection=target)
+        except WeaviateBaseError:
+            if self.client.alias.get(alias_name=self.name) is None:  # not a concurrent ensure()
+                raise
+
+    def _add_missing_properties(self) -> None:
+        """Collections created by an older version lack later properties: add them."""
+        present = {p.name for p in self.collection.config.get().properties}
+        if META_PROPERTY.name not in present:
+            with suppress(WeaviateBaseError):  # added concurrently by another process
+                self.collection.config.add_property(META_PROPERTY)
+
+    def embedder_version(self) -> str:
+        """The embedder version recorded when the collection was created."""
+        config = self.collection.config.get()
+        return parse_description(config.description).get("embedder", "")
+
+    def target(self) -> str:
+        """The concrete collection behind this name (the name itself when it is no alias)."""
+        alias = self.client.alias.get(alias_name=self.name)
+        return alias.collection if alias is not None else self.name
+
+    def upsert(self, chunks: Sequence[Chunk]) -> None:
+        """Write chunks (same id overwrites). Raises if Weaviate rejected any object."""
+        for batch in _slices(list(chunks), WRITE_BATCH):
+            objects = [
+                DataObject(uuid=c.id, properties=chunk_properties(c), vector=c.vector)
+                for c in batch
+            ]
+            try:
+                result = self.collection.data.insert_many(objects)
+            except WeaviateBaseError as err:
+                raise StoreError(f"writing to collection '{self.name}' failed: {err}") from err
+            if result.errors:
+                index, error = next(iter(result.errors.items()))
+                chunk = batch[index]
+                raise StoreError(
+                    f"Weaviate rejected {len(result.errors)} chunk(s) in '{self.name}', e.g. "
+                    f"{chunk.doc_id}#{chunk.chunk_index}: {error.message}"
+                )
+
+    def chunk_ids_of(self, doc_ids: Iterable[str]) -> dict[str, set[str]]:
+        """Ids of the stored chunks of each of `doc_ids`."""
+        wanted = list(doc_ids)
+        found: dict[str, set[str]] = {d: set() for d in wanted}
+        for part in _slices(wanted, DOCS_PER_QUERY):
+            response = self.collection.query.fetch_objects(
+                filters=Filter.by_property("doc_id").contains_any(part),
+                limit=MAX_RESULTS,
+                return_properties=["doc_id"],
+            )
+            if len(response.objects) == MAX_RESULTS:
+                raise StoreError(
+                    f"more than {MAX_RESULTS} chunks for documents {part[:3]}… in '{self.name}'"
+                )
+            for obj in response.objects:
+                found[str(obj.properties["doc_id"])].add(str(obj.uuid))
+        return found
+
+    def delete_ids(self, ids: Iterable[str]) -> int:
+        return sum(
+            self._delete_where(Filter.by_id().contains_any(part))
+            for part in _slices(list(ids), 1000)
+        )
+
+    def delete_documents(self, doc_ids: Iterable[str]) -> int:
+        return sum(
+            self._delete_where(Filter.by_property("doc_id").contains_any(part))
+            for part in _slices(list(doc_ids), DOCS_PER_QUERY)
+        )
+
+    def _delete_where(self, where: Any) -> int:
+        return int(self.collection.data.delete_many(where=where).successful)
+
+    def count(self) -> int:
+        return int(self.collection.aggregate.over_all(total_count=True).total_count or 0)
+
+    def query(
+        self,
+        text: str,
+        vector: list[float] | None,
+        limit: int,
+        mode: SearchMode = "hybrid",
+        alpha: float = 0.8,
+        filters: Any = None,
+    ) -> list[Hit]:
+        """Hybrid (relative-score fusion; alpha 1 = vector only), vector or BM25 search."""
+        query = self.collection.query
+        common: dict[str, Any] = {
+            "limit": limit,
+            "filters": filters,
+            "return_metadata": MetadataQuery(score=True, distance=True),
+            "return_properties": RETURNED,
+            "include_vector": vector is not None,
+        }
+        try:
+            if mode == "bm25":
+                response = query.bm25(query=text, query_properties=SEARCHABLE, **common)
+            elif mode == "vector":
+                if vector is None:
+                    raise ValueError("vector search needs a query vector")
+                response = query.near_vector(near_vector=vector, **common)
+            else:
+                response = query.hybrid(
+                    query=text,
+                    vector=vector,
+                    alpha=alpha,
+                    query_properties=SEARCHABLE,
+                    fusion_type=HybridFusion.RELATIVE_SCORE,
+                    **common,
+                )
+        except WeaviateBaseError as err:
+            raise StoreError(f"query on collection '{self.name}' failed: {err}") from err
+        query_vector = np.asarray(vector, dtype=np.float32) if vector is not None else None
+        hits = []
+        for obj in response.objects:
+            meta = obj.metadata
+            if mode == "vector":
+                score = 1.0 - float(meta.distance or 0.0)
+            else:
+                score = float(meta.score or 0.0)
+            hits.append(stored_hit(obj, score, _similarity(query_vector, obj.vector)))
+        return hits
+
+    def page(self, after: str | None = None, limit: int = WRITE_BATCH) -> list[Chunk]:
+        """Stored chunks in id order after `after`, without vectors: a resumable scan."""
+        try:
+            response = self.collection.query.fetch_objects(
+                after=after, limit=limit, return_properties=STORED
+            )
+        except WeaviateBaseError as err:
+            raise StoreError(f"reading collection '{self.name}' failed: {err}") from err
+        return [stored_chunk(obj) for obj in response.objects]
+
+    def scan(self, after: str | None = None, limit: int = WRITE_BATCH) -> Iterator[Chunk]:
+        """Every stored chunk (without vector), in id order."""
+        while True:
+            page = self.page(after, limit)
+            yield from page
+            if len(page) < limit:
+                return
+            after = page[-1].id
+
+    def fetch(self, chunk_ids: Sequence[str]) -> list[Hit]:
+        """The stored chunks with these ids (missing ones are left out)."""
+        found: list[Hit] = []
+        for part in _slices(list(chunk_ids), 1000):
+            response = self.collection.query.fetch_objects(
+                filters=Filter.by_id().contains_any(part),
+                limit=len(part),
+                return_properties=RETURNED,
+            )
+            found.extend(stored_hit(obj, 0.0, None) for obj in response.objects)
+        return found
+
+
+def _similarity(query: np.ndarray | None, vectors: Any) -> float | None:
+    if query is None or not vectors:
+        return None
+    stored = np.asarray(vectors.get("default", next(iter(vectors.values()))), dtype=np.float32)
+    norm = float(np.linalg.norm(query) * np.linalg.norm(stored))
+    return float(query @ stored / norm) if norm else None

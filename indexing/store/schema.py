@@ -1,0 +1,174 @@
+"""The chunk collection's explicit schema: properties, the embedder it records, and names.
+
+The schema is created by us, not by auto-schema, so every property has the tokenization and
+indexes it needs; LlamaIndex's `WeaviateVectorStore` reads the same collection (`text` is its
+text key, the other properties come back as node metadata).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import weaviate
+from weaviate.classes.config import Configure, DataType, Property, Tokenization, VectorDistances
+
+from ..access.model import Access
+from .chunk import Chunk, Hit
+
+TEXT_KEY = "text"
+SEARCHABLE = ["text", "title", "heading"]
+ACCESS_PROPERTIES = ["acl_users", "acl_groups", "acl_public"]
+RETURNED = [
+    "text",
+    "title",
+    "heading",
+    "url",
+    "source",
+    "doc_id",
+    "chunk_index",
+    *ACCESS_PROPERTIES,
+]
+STORED = [*RETURNED, "updated_at", "embedder", "meta"]
+
+# Descriptive metadata of the chunk's document as JSON: returned, neither searched nor filtered.
+META_PROPERTY = Property(
+    name="meta",
+    data_type=DataType.TEXT,
+    index_searchable=False,
+    index_filterable=False,
+)
+
+
+def describe(embedder: str, dimension: int) -> str:
+    return f"knowhere chunks; embedder={embedder}; dim={dimension}"
+
+
+def parse_description(description: str | None) -> dict[str, str]:
+    fields = {}
+    for part in (description or "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if value:
+            fields[key] = value
+    return fields
+
+
+def create_collection(
+    client: weaviate.WeaviateClient, name: str, embedder: str, dimension: int
+) -> None:
+    """A chunk collection with the explicit schema, recording the embedder that fills it."""
+    text = DataType.TEXT
+    client.collections.create(
+        name,
+        description=describe(embedder, dimension),
+        vector_config=Configure.Vectors.self_provided(
+            vector_index_config=Configure.VectorIndex.hnsw(distance_metric=VectorDistances.COSINE)
+        ),
+        properties=[
+            Property(name="text", data_type=text, tokenization=Tokenization.WORD),
+            Property(name="title", data_type=text, tokenization=Tokenization.WORD),
+            Property(name="heading", data_type=text, tokenization=Tokenization.WORD),
+            Property(
+                name="url",
+                data_type=text,
+                tokenization=Tokenization.FIELD,
+                index_searchable=False,
+            ),
+            Property(name="source", data_type=text, tokenization=Tokenization.FIELD),
+            Property(name="doc_id", data_type=text, tokenization=Tokenization.FIELD),
+            Property(name="chunk_index", data_type=DataType.INT),
+            Property(name="updated_at", data_type=DataType.DATE),
+            Property(name="embedder", data_type=text, tokenization=Tokenization.FIELD),
+            # Access control, filled by connectors that know page/ticket permissions.
+            Property(
+                name="acl_users", data_type=DataType.TEXT_ARRAY, tokenization=Tokenization.FIELD
+            ),
+            Property(
+                name="acl_groups",
+                data_type=DataType.TEXT_ARRAY,
+                tokenization=Tokenization.FIELD,
+            ),
+            Property(name="acl_public", data_type=DataType.BOOL),
+            META_PROPERTY,
+        ],
+    )
+
+
+def collection_name(index: str, embedder: str) -> str:
+    """The concrete collection behind index (alias) `index` filled by `embedder` (a version)."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", embedder).strip("_")
+    return f"{index}_{slug}"[:200]
+
+
+def access_properties(access: Access) -> dict[str, Any]:
+    """An access list as the collection stores it."""
+    return {
+        "acl_public": access.public,
+        "acl_users": sorted(access.users),
+        "acl_groups": sorted(access.groups),
+    }
+
+
+def stored_access(props: dict[str, Any]) -> Access:
+    """The access list of stored properties (a missing flag counts as public, as written)."""
+    return Access(
+        props.get("acl_public") is not False,
+        frozenset(props.get("acl_users") or ()),
+        frozenset(props.get("acl_groups") or ()),
+    )
+
+
+def chunk_properties(chunk: Chunk) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "text": chunk.text,
+        "title": chunk.title,
+        "heading": chunk.heading,
+        "url": chunk.url,
+        "source": chunk.source,
+        "doc_id": chunk.doc_id,
+        "chunk_index": chunk.chunk_index,
+        "embedder": chunk.embedder,
+        **access_properties(chunk.access),
+        "meta": chunk.meta,
+    }
+    if chunk.updated_at is not None:
+        props["updated_at"] = chunk.updated_at
+    return props
+
+
+def stored_chunk(obj: Any) -> Chunk:
+    props = obj.properties
+    updated = props.get("updated_at")
+    return Chunk(
+        id=str(obj.uuid),
+        doc_id=str(props.get("doc_id", "")),
+        text=str(props.get("text", "")),
+        vector=[],
+        title=str(props.get("title", "")),
+        heading=str(props.get("heading", "") or ""),
+        url=str(props.get("url", "")),
+        source=str(props.get("source", "")),
+        chunk_index=int(str(props.get("chunk_index") or 0)),
+        updated_at=updated if isinstance(updated, datetime) else None,
+        embedder=str(props.get("embedder", "")),
+        access=stored_access(props),
+        meta=str(props.get("meta") or ""),
+    )
+
+
+def stored_hit(obj: Any, score: float, similarity: float | None) -> Hit:
+    props = obj.properties
+    return Hit(
+        chunk_id=str(obj.uuid),
+        doc_id=str(props.get("doc_id", "")),
+        text=str(props.get("text", "")),
+        title=str(props.get("title", "")),
+        heading=str(props.get("heading", "") or ""),
+        url=str(props.get("url", "")),
+        source=str(props.get("source", "")),
+        chunk_index=int(str(props.get("chunk_index") or 0)),
+        score=score,
+        similarity=similarity,
+        access=stored_access(props),
+    )

@@ -1,0 +1,1 @@
+"""Source syncs: runs, batches, the per-source lock, export staging."""

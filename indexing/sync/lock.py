@@ -1,0 +1,48 @@
+"""The per-source lock: one sync of a source at a time, across every worker host.
+
+Acquired by a run (its token is in the run record) and renewed by whoever works for it, so a
+killed worker frees the source within the lock's TTL and the next run abandons the dead one.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, suppress
+from typing import Any
+
+import redis
+from redis.exceptions import LockError
+
+from ..infra.leases import renewing
+
+
+class SourceLock:
+    def __init__(self, client: redis.Redis, source: str, ttl: int) -> None:
+        self.client = client
+        self.name = f"knowhere:sync-lock:{source}"
+        self.ttl = ttl
+
+    def _lock(self, token: str | None = None) -> Any:
+        lock = self.client.lock(self.name, timeout=self.ttl, thread_local=False)
+        if token is not None:
+            lock.local.token = token.encode()
+        return lock
+
+    def acquire(self) -> str | None:
+        lock = self._lock()
+        return lock.local.token.decode() if lock.acquire(blocking=False) else None
+
+    def hold(self, token: str) -> bool:
+        """Renew the lock for `token`; take it again if it expired and nobody else has it."""
+        try:
+            self._lock(token).reacquire()
+            return True
+        except LockError:
+            return bool(self.client.set(self.name, token, nx=True, px=self.ttl * 1000))
+
+    def release(self, token: str) -> None:
+        with suppress(LockError):  # expired, or already taken over by a newer run
+            self._lock(token).release()
+
+    def kept(self, token: str) -> AbstractContextManager[None]:
+        """Keep renewing the lock while the block runs."""
+        return renewing(lambda: self.hold(token), max(1.0, self.ttl / 3), "sync-lock")

@@ -1,0 +1,246 @@
+"""Sync a source into the index: plan, index batch by batch, then prune and record the run.
+
+The three steps are plain functions so that they run the same way in one process (`knowhere
+sources sync`) and spread over Celery workers (`sync_source` → one task per batch → finish).
+
+- One sync per source at a time: a Redis lock held by the run (its token is in the run
+  record), renewed while any of its batches works, so a killed worker frees it within
+  `KNOWHERE_SYNC_LOCK_SECONDS` and the next run abandons the dead one and starts afresh.
+- Batches are idempotent: chunk ids are deterministic, unchanged documents are skipped by
+  their content hash, and a batch's outcome is recorded once even if it is delivered twice.
+- Incremental runs look at what changed since the last finished run started; full runs fetch
+  everything (catching changed permissions) and prune what the source no longer holds.
+- A listing source (Confluence) plans batches of ids that the batches fetch; an export (ticket
+  files) is read once by the planner and its changed documents are staged for the batches.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from ..errors import Busy, KnowhereError
+from ..failures import Failure
+from ..ingest.documents import content_hash
+from ..ingest.indexer import Indexer
+from ..progress import Progress
+from ..sources.interfaces import Connector, ExportConnector, Loaded, Plan
+from ..sources.tickets.pairs import TicketPairs
+from ..store.hashes import DocHashStore, SourceVersions
+from .lock import SourceLock
+from .runs import Counts, Run, SyncRuns
+from .staging import RunStaging
+
+
+@dataclass
+class SyncContext:
+    """What a sync of one source works with (opened by the composition root)."""
+
+    source: str
+    connector: Connector
+    runs: SyncRuns
+    redis: redis.Redis
+    hashes: DocHashStore
+    versions: SourceVersions
+    lock: SourceLock
+    open_pairs: Callable[[], TicketPairs]
+    batch_size: int = 50
+    _pairs: TicketPairs | None = field(default=None, init=False, repr=False)
+
+    @property
+    def pairs(self) -> TicketPairs:
+        if self._pairs is None:
+            self._pairs = self.open_pairs()
+        return self._pairs
+
+    def staging(self, run_id: str) -> RunStaging:
+        return RunStaging(self.redis, run_id)
+
+    def close(self) -> None:
+        self.connector.close()
+        self.runs.close()
+        if self._pairs is not None:
+            self._pairs.close()
+
+
+def _abort(context: SyncContext, run_id: str, token: str, err: BaseException) -> None:
+    """Record the run as failed and free its source."""
+    context.runs.finish(run_id, "failed", error=f"{type(err).__name__}: {err}")
+    context.lock.release(token)
+
+
+def _plan_export(context: SyncContext, run_id: str, connector: ExportConnector) -> Plan:
+    """Read the export once; stage what changed for the batches, and the listing for prune."""
+    export = connector.read()
+    known = context.hashes.all()
+    todo = [d for d in export.documents if known.get(d.id_) != content_hash(d)]
+    context.staging(run_id).stage(todo, export.pairs, {d.id_ for d in export.documents})
+    ids = [d.id_ for d in todo]
+    batches = [
+        {"ids": ids[start : start + context.batch_size]}
+        for start in range(0, len(ids), context.batch_size)
+    ]
+    return Plan(batches, export.failures, len(export.documents) - len(todo))
+
+
+def begin(context: SyncContext, full: bool) -> tuple[str, list[dict[str, Any]]]:
+    """Take the source's lock, record a new run and plan its batches."""
+    token = context.lock.acquire()
+    if token is None:
+        raise Busy(f"a sync of '{context.source}' is already running")
+    run_id = context.runs.start(context.source, full, token)
+    try:
+        connector = context.connector
+        if isinstance(connector, ExportConnector):
+            plan = _plan_export(context, run_id, connector)
+        else:
+            versions = context.versions.all()
+            # Nothing known of this source in this index (new source, new collection): list all.
+            since = (
+                None if full or not versions else context.runs.last_finished_start(context.source)
+            )
+            plan = connector.plan(full, since, versions)
+        context.runs.planned(run_id, len(plan.batches), plan.failures, plan.unchanged)
+    except Exception as err:
+        _abort(context, run_id, token, err)
+        raise
+    return run_id, plan.batches
+
+
+def load(context: SyncContext, run_id: str, payload: dict[str, Any]) -> Loaded:
+    """One batch's documents: fetched from the source, or from the run's staging area."""
+    if isinstance(context.connector, ExportConnector):
+        return context.staging(run_id).load(list(payload["ids"]))
+    return context.connector.load(payload)
+
+
+def _store(context: SyncContext, loaded: Loaded, indexer: Indexer) -> tuple[Counts, list[Failure]]:
+    report = indexer.index(loaded.documents, prune=False)
+    failed = {f.item for f in report.failed}
+    context.versions.set_many({k: v for k, v in loaded.versions.items() if k not in failed})
+    if loaded.pairs:
+        context.pairs.add_many(loaded.pairs)
+    errors = loaded.failures + report.failed
+    counts = Counts(
+        added=report.added,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        failed=len(errors),
+        embedded=report.texts_embedded,
+    )
+    return counts, errors
+
+
+def run_batch(
+    context: SyncContext,
+    indexer: Indexer,
+    run_id: str,
+    number: int,
+    payload: dict[str, Any],
+    loaded: Loaded | None = None,
+) -> bool:
+    """Load and index one batch; True when it was the run's last one to finish.
+
+    A batch of an abandoned run, or one already recorded, does nothing.
+    """
+    token = context.runs.lock_token(run_id)
+    if token is None or context.runs.batch_done(run_id, number):
+        return False
+    if not context.lock.hold(token):
+        return False  # a newer run of this source took over
+    with context.lock.kept(token):
+        loaded = loaded or load(context, run_id, payload)
+        counts, errors = _store(context, loaded, indexer)
+    return context.runs.record_batch(run_id, number, counts, errors)
+
+
+def fail_batch(
+    context: SyncContext, run_id: str, number: int, payload: dict[str, Any], why: str
+) -> bool:
+    """Record a batch that could not be done at all (its items count as failed)."""
+    items = payload.get("ids") or []
+    errors = [Failure(f"batch {number}: {item}", why) for item in items] or [
+        Failure(f"batch {number}", why)
+    ]
+    return context.runs.record_batch(run_id, number, Counts(failed=len(errors)), errors)
+
+
+def _listing(context: SyncContext, run_id: str) -> set[str]:
+    if isinstance(context.connector, ExportConnector):
+        return context.staging(run_id).listing()
+    return context.connector.listing()
+
+
+def finish(context: SyncContext, indexer: Indexer, run_id: str) -> Run | None:
+    """Prune (full runs), total the counts and release the lock. Only the first caller acts."""
+    token = context.runs.lock_token(run_id)
+    run = context.runs.get(run_id)
+    if token is None or run is None or not context.runs.claim_finish(run_id):
+        return context.runs.get(run_id)
+    try:
+        deleted, problems = 0, []
+        if run.full:
+            current = _listing(context, run_id)
+            known = context.hashes.all()
+            if not current and known:
+                problems.append(
+                    Failure(context.source, "the source listed no documents: nothing was pruned")
+                )
+            else:
+                _, deleted = indexer.prune(current, known)
+                context.versions.delete([d for d in context.versions.all() if d not in current])
+        context.runs.finish(run_id, "finished", deleted=deleted, errors=problems)
+    except Exception as err:
+        context.runs.finish(run_id, "failed", error=f"{type(err).__name__}: {err}")
+        raise
+    finally:
+        context.staging(run_id).clear()
+        context.lock.release(token)
+    return context.runs.get(run_id)
+
+
+def sync_here(
+    context: SyncContext, indexer: Indexer, full: bool, progress: Progress | None = None
+) -> Run | None:
+    """A whole run in this process. The next batch is fetched and parsed while this one is
+    embedded, so fetching overlaps with embedding instead of adding to it."""
+    run_id, batches = begin(context, full)
+    token = context.runs.lock_token(run_id) or ""
+    try:  # each batch keeps the lock alive (run_batch)
+        with ThreadPoolExecutor(1, thread_name_prefix="fetch") as pool:
+            ahead: Future[Loaded] | None = None
+            for number, payload in enumerate(batches):
+                current = ahead or pool.submit(load, context, run_id, payload)
+                ahead = None
+                if number + 1 < len(batches):
+                    ahead = pool.submit(load, context, run_id, batches[number + 1])
+                try:
+                    loaded = current.result()
+                except KnowhereError as err:
+                    fail_batch(context, run_id, number, payload, str(err))
+                else:
+                    run_batch(context, indexer, run_id, number, payload, loaded)
+                if progress:
+                    progress(number + 1, len(batches))
+    except BaseException as err:
+        if context.runs.claim_finish(run_id):
+            _abort(context, run_id, token, err)
+        raise
+    return finish(context, indexer, run_id)
+
+
+def wait_for(runs: SyncRuns, run_id: str, timeout: float, poll: float = 0.5) -> Run | None:
+    """The run once it ended (finished, failed or abandoned), or as it is at `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run = runs.get(run_id)
+        if run is not None and run.status not in ("running", "finishing"):
+            return run
+        if time.monotonic() > deadline:
+            return run
+        time.sleep(poll)
