@@ -13,10 +13,7 @@ import torch
 import typer
 from aiohttp import ClientSession, ClientTimeout, web
 
-from indexing import wiring
-from indexing.errors import ConfigError, KnowhereError
-from indexing.settings import Settings
-from indexing.store import ChunkStore, connect
+from indexing import ChunkStore, ConfigError, KnowhereError, Settings, compose
 
 from .dedupe import Deduper
 from .runner import AnswerRunner, CeleryRunner, InlineRunner
@@ -55,8 +52,8 @@ def _logging() -> None:
 def _runner(settings: Settings, weaviate_client: Any) -> AnswerRunner:
     if settings.answer_runner == "celery":
         return CeleryRunner(settings)
-    service = wiring.build_answer_service(weaviate_client, settings)
-    service.retriever.embedder.get_query_embedding("warm up")  # load the model now
+    service = compose.build_answer_service(weaviate_client, settings)
+    service.warm_up()  # load the model now, not on the first question
     threads = settings.answer_threads
     if threads > 1:  # small batches: several one-core answers beat one many-core answer
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // threads))
@@ -77,13 +74,13 @@ def slack(
         token = _secret(settings, "slack_bot_token")
         secret = "" if socket else _secret(settings, "slack_signing_secret")
         app_token = _secret(settings, "slack_app_token") if socket else ""
-        weaviate_client = connect(settings)
+        weaviate_client = compose.connect_weaviate(settings)
         runner = _runner(settings, weaviate_client)
         client = web_client(token, settings.slack_api_url)
         bot = SlackBot(
             runner=runner,
-            answer_log=wiring.open_answer_log(settings),
-            people=SlackPeople(client, wiring.group_directory(settings)),
+            answer_log=compose.open_answer_log(settings),
+            people=SlackPeople(client, compose.group_directory(settings)),
             deduper=Deduper(settings.redis_url),
             store=ChunkStore(weaviate_client, settings.collection),
         )
@@ -135,11 +132,11 @@ def teams(
     settings = Settings()
     try:
         config = auth_configuration(settings)
-        weaviate_client = connect(settings)
+        weaviate_client = compose.connect_weaviate(settings)
         bot = TeamsBot(
             runner=_runner(settings, weaviate_client),
-            answer_log=wiring.open_answer_log(settings),
-            people=TeamsPeople(wiring.group_directory(settings)),
+            answer_log=compose.open_answer_log(settings),
+            people=TeamsPeople(compose.group_directory(settings)),
             deduper=Deduper(settings.redis_url),
         )
     except KnowhereError as error:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from indexing.answerlog import AnswerLog
+from indexing import AnswerLog
 
 _LABELS = {"+1": 1, "thumbsup": 1, "like": 1, "-1": -1, "thumbsdown": -1, "dislike": -1}
 

@@ -13,13 +13,8 @@ from typing import Protocol
 
 from celery import Celery
 
-from indexing.access import Audience
-from indexing.answering import Answer
-from indexing.answerservice import AnswerService, Turn
-from indexing.settings import Settings
+from indexing import Answer, AnswerService, Audience, Settings, Turn, queues
 
-ANSWER_TASK = "knowhere.answer"
-ANSWER_QUEUE = "answers"
 ANSWER_TIMEOUT_S = 120
 
 
@@ -56,13 +51,13 @@ class CeleryRunner:
 
     async def ask(self, question: str, audience: Audience, history: Sequence[Turn]) -> Answer:
         result = self.app.send_task(
-            ANSWER_TASK,
+            queues.ANSWER,
             args=[
                 question,
-                audience.as_dict(),
+                audience.to_dict(),
                 [{"role": t.role, "text": t.text} for t in history],
             ],
-            queue=ANSWER_QUEUE,
+            queue=queues.ANSWERS,
             expires=ANSWER_TIMEOUT_S,  # nobody waits for an answer after that
         )
         try:

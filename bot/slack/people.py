@@ -14,7 +14,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from indexing.access import Audience, GroupDirectory, Principal
+from indexing import Audience, GroupDirectory, Principal
 
 from ..cache import TTLCache
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from indexing.answering import Answer
+from indexing import Answer
 
 SECTION_LIMIT = 3000
 BLOCK_LIMIT = 50

@@ -27,9 +27,7 @@ from microsoft_agents.hosting.core.authorization import (
 )
 from microsoft_agents.hosting.core.authorization.connection_manager import ConnectionManager
 
-from indexing.answerlog import AnswerLog
-from indexing.errors import ConfigError
-from indexing.settings import Settings
+from indexing import AnswerLog, ConfigError, Settings
 
 from ..dedupe import Deduper
 from ..feedback import reaction_label, record_reaction

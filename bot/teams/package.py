@@ -7,7 +7,7 @@ import uuid
 import zipfile
 from pathlib import Path
 
-from indexing.errors import ConfigError
+from indexing import ConfigError
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "teams"
 ICONS = ("color.png", "outline.png")

@@ -13,7 +13,7 @@ from typing import Any
 from microsoft_agents.activity import ChannelAccount
 from microsoft_agents.hosting.core import TurnContext
 
-from indexing.access import Audience, GroupDirectory, Principal
+from indexing import Audience, GroupDirectory, Principal
 
 from ..cache import TTLCache
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from microsoft_agents.activity import Activity, ActivityTypes, Entity
 
-from indexing.answering import Answer
+from indexing import Answer
 
 MAX_CITATIONS = 20
 

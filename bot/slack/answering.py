@@ -1,0 +1,84 @@
+"""Answering in Slack: placeholder, audience, thread history, answer, and the answer log."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from indexing import Turn
+
+from .render import SEARCHING, answer_blocks, fallback_text
+
+if TYPE_CHECKING:
+    from .app import SlackBot
+
+log = logging.getLogger(__name__)
+PLATFORM = "slack"
+HISTORY_TURNS = 10
+SORRY = ":warning: Sorry, I could not answer that just now. Please try again in a minute."
+ASK_SOMETHING = "Ask me a question, e.g. `How do I connect to the VPN?`"
+_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
+
+
+def question_of(text: str) -> str:
+    return " ".join(_MENTION.sub(" ", text or "").split())
+
+
+async def history(client: AsyncWebClient, channel: str, thread: str, skip: set[str]) -> list[Turn]:
+    """The thread's earlier messages as turns (ours as the assistant's)."""
+    try:
+        response = await client.conversations_replies(channel=channel, ts=thread, limit=50)
+    except SlackApiError as err:
+        log.warning(
+            "conversations.replies failed (%s): answering without the thread",
+            err.response.get("error"),
+        )
+        return []
+    turns = []
+    messages: list[dict[str, Any]] = response.get("messages") or []
+    for message in messages:
+        if message.get("ts") in skip or not message.get("text"):
+            continue
+        text = question_of(message["text"])
+        if text and text != SEARCHING:
+            turns.append(Turn("assistant" if message.get("bot_id") else "user", text))
+    return turns[-HISTORY_TURNS:]
+
+
+async def answer_in_channel(
+    bot: SlackBot,
+    client: AsyncWebClient,
+    event: dict[str, Any],
+    thread: str | None,
+    direct: bool,
+) -> None:
+    """Post a placeholder, then replace it with the answer for the message's audience."""
+    channel, user = event["channel"], event.get("user", "")
+    question = question_of(event.get("text", ""))
+    if not question:
+        await client.chat_postMessage(channel=channel, thread_ts=thread, text=ASK_SOMETHING)
+        return
+    placeholder = await client.chat_postMessage(channel=channel, thread_ts=thread, text=SEARCHING)
+    try:
+        audience = await (bot.people.person(user) if direct else bot.people.channel(channel))
+        turns: list[Turn] = []
+        if thread and thread != event["ts"]:
+            turns = await history(client, channel, thread, {event["ts"], placeholder["ts"]})
+        answer = await bot.runner.ask(question, audience, turns)
+        answer_id = await asyncio.to_thread(
+            bot.answer_log.record, answer, PLATFORM, channel, user, thread, placeholder["ts"]
+        )
+        await client.chat_update(
+            channel=channel,
+            ts=placeholder["ts"],
+            text=fallback_text(answer),
+            blocks=answer_blocks(answer, answer_id),
+        )
+    except Exception:
+        log.exception("answering in %s failed", channel)
+        await client.chat_update(channel=channel, ts=placeholder["ts"], text=SORRY)

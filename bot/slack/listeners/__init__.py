@@ -1,0 +1,22 @@
+"""Every Slack listener, registered on the app in one place."""
+
+from __future__ import annotations
+
+import re
+
+from slack_bolt.async_app import AsyncApp
+
+from . import actions, commands, events
+
+
+def register(app: AsyncApp, command: str = "/ask") -> None:
+    app.event("app_mention")(events.app_mention)
+    app.event("message")(events.message)
+    app.event("member_joined_channel")(events.membership_changed)
+    app.event("member_left_channel")(events.membership_changed)
+    app.event("reaction_added")(events.reaction_added)
+    app.event("reaction_removed")(events.reaction_removed)
+    app.command(command)(commands.ask)
+    app.action("share_answer")(actions.share_answer)
+    app.action(re.compile(r"^feedback_(up|down)$"))(actions.answer_vote)
+    app.action("source_vote")(actions.source_vote)

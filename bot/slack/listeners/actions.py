@@ -1,0 +1,91 @@
+"""Button and menu listeners: share an answer, vote on it, vote on one of its sources."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from indexing import readable_by
+
+from ...feedback import record_source_vote
+from ..answering import PLATFORM
+from ..render import answer_blocks, fallback_text
+
+CANNOT_SHARE = (
+    "I can't share this answer here: some of its sources are not visible to everyone in this "
+    "channel."
+)
+
+
+async def share_answer(
+    ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, context: Any
+) -> None:
+    """Post a private answer to the channel, only if everyone there may read its sources."""
+    await ack()
+    bot = context["knowhere"]
+    user = body["user"]["id"]
+    channel = (body.get("channel") or {}).get("id") or body["container"]["channel_id"]
+    stored = await asyncio.to_thread(bot.answer_log.get, action["value"])
+    if stored is None:
+        return
+    audience = await bot.people.channel(channel)
+    chunk_ids = [c.chunk_id for c in stored.answer.citations]
+    if not await asyncio.to_thread(readable_by, bot.store, chunk_ids, audience):
+        await client.chat_postEphemeral(channel=channel, user=user, text=CANNOT_SHARE)
+        return
+    posted = await client.chat_postMessage(
+        channel=channel,
+        text=f"<@{user}> shared: {fallback_text(stored.answer)}",
+        blocks=answer_blocks(stored.answer, stored.id),
+    )
+    await asyncio.to_thread(bot.answer_log.add_message, stored.id, PLATFORM, channel, posted["ts"])
+
+
+async def answer_vote(
+    ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, context: Any
+) -> None:
+    """*Helpful* / *Not helpful*: a vote on the answer; pressed again, it is taken back."""
+    await ack()
+    log = context["knowhere"].answer_log
+    label = 1 if action["action_id"] == "feedback_up" else -1
+    user, answer_id = body["user"]["id"], action["value"]
+    current = await asyncio.to_thread(log.active_vote, answer_id, user, "button", "vote")
+    if current == label:
+        await asyncio.to_thread(log.withdraw, answer_id, user, "button", "vote")
+        note = "Your feedback was removed."
+    else:
+        await asyncio.to_thread(log.add_feedback, answer_id, user, "button", "vote", label)
+        note = "Thanks, your feedback helps me find better sources."
+    await _tell(client, body, user, note)
+
+
+async def source_vote(
+    ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, context: Any
+) -> None:
+    """A source's menu: this source helped / was not relevant (the same again takes it back)."""
+    await ack()
+    answer_id, number, kind = action["selected_option"]["value"].rsplit(":", 2)
+    user = body["user"]["id"]
+    done = await asyncio.to_thread(
+        record_source_vote,
+        context["knowhere"].answer_log,
+        answer_id,
+        user,
+        int(number),
+        1 if kind == "up" else -1,
+    )
+    note = (
+        f"Your feedback on source [{number}] was removed."
+        if done == "withdrawn"
+        else f"Thanks, noted for source [{number}]."
+    )
+    await _tell(client, body, user, note)
+
+
+async def _tell(client: AsyncWebClient, body: dict[str, Any], user: str, note: str) -> None:
+    """A note only `user` sees, in the channel of the action (if it came from one)."""
+    channel = (body.get("channel") or {}).get("id")
+    if channel:
+        await client.chat_postEphemeral(channel=channel, user=user, text=note)

@@ -1,0 +1,37 @@
+"""The slash command (`/ask` by default): an answer only the asker sees, with *Share*."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from ..answering import ASK_SOMETHING, PLATFORM, SORRY, question_of
+from ..render import SEARCHING, answer_blocks, fallback_text
+
+log = logging.getLogger(__name__)
+
+
+async def ask(ack: Any, command: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
+    bot = context["knowhere"]
+    question = question_of(command.get("text", ""))
+    if not question:
+        await ack(response_type="ephemeral", text=ASK_SOMETHING)
+        return
+    await ack(response_type="ephemeral", text=SEARCHING)
+    user, channel = command["user_id"], command["channel_id"]
+    try:
+        audience = await bot.people.person(user)
+        answer = await bot.runner.ask(question, audience, [])
+        answer_id = await asyncio.to_thread(bot.answer_log.record, answer, PLATFORM, channel, user)
+        await client.chat_postEphemeral(
+            channel=channel,
+            user=user,
+            text=fallback_text(answer),
+            blocks=answer_blocks(answer, answer_id, shareable=True),
+        )
+    except Exception:
+        log.exception("slash command failed")
+        await client.chat_postEphemeral(channel=channel, user=user, text=SORRY)

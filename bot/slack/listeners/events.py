@@ -1,0 +1,62 @@
+"""Event listeners: mentions, direct messages and thread follow-ups, membership, reactions."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from ...feedback import reaction_label, record_reaction
+from ..answering import PLATFORM, answer_in_channel
+
+
+async def app_mention(event: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
+    """A mention in a channel: answered in its thread, for everyone in the channel."""
+    thread = event.get("thread_ts") or event["ts"]
+    await answer_in_channel(context["knowhere"], client, event, thread=thread, direct=False)
+
+
+async def message(event: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
+    """A direct message (the asker's own permissions), or a follow-up in a thread we answered."""
+    bot = context["knowhere"]
+    if event.get("subtype") or event.get("bot_id"):
+        return  # edits, joins, other bots, ourselves
+    if event.get("channel_type") == "im":
+        await answer_in_channel(bot, client, event, thread=event.get("thread_ts"), direct=True)
+        return
+    thread = event.get("thread_ts")
+    mentioned = f"<@{context.get('bot_user_id')}" in (event.get("text") or "")
+    if thread and not mentioned:  # a mention is answered by app_mention
+        answered = await asyncio.to_thread(
+            bot.answer_log.answered_thread, PLATFORM, event["channel"], thread
+        )
+        if answered:
+            await answer_in_channel(bot, client, event, thread=thread, direct=False)
+
+
+async def membership_changed(event: dict[str, Any], context: Any) -> None:
+    """Who may see answers in the channel changed: never answer for the old membership."""
+    context["knowhere"].people.forget_channel(event.get("channel", ""))
+
+
+async def reaction_added(event: dict[str, Any], context: Any) -> None:
+    await _reaction(context["knowhere"], event, added=True)
+
+
+async def reaction_removed(event: dict[str, Any], context: Any) -> None:
+    await _reaction(context["knowhere"], event, added=False)
+
+
+async def _reaction(bot: Any, event: dict[str, Any], added: bool) -> None:
+    item = event.get("item", {})
+    if reaction_label(event.get("reaction", "")) is None or item.get("type") != "message":
+        return  # not a thumbs reaction on a message: no need to look anything up
+    answer_id = await asyncio.to_thread(
+        bot.answer_log.answer_for_message, PLATFORM, item["channel"], item["ts"]
+    )
+    if answer_id is None:
+        return  # a reaction on some other message
+    await asyncio.to_thread(
+        record_reaction, bot.answer_log, answer_id, event["user"], event["reaction"], added
+    )
