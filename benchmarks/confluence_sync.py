@@ -2,7 +2,7 @@
 
 A space of `--pages` generated pages (headings, paragraphs, code and note macros, labels,
 ancestors) is served by the Confluence stand-in of the tests; `knowhere sources sync` runs in
-this process (`wiring.sync_source`) into a fresh collection. In the same run, the chunks the
+this process (`jobs.sync_source`) into a fresh collection. In the same run, the chunks the
 sync embedded are embedded again on their own (same model, same texts, same batch size) to
 give the pure-embedding rate: the sync rate as a fraction of it shows how much fetching,
 parsing and writing add on top of embedding. Then 1 % of the pages are edited and an
@@ -26,14 +26,12 @@ from pathlib import Path
 
 from common import machine, save
 
-from indexing import wiring
-from indexing.chunking import embedding_text
-from indexing.settings import Settings
-from indexing.store import ChunkStore, connect
+from indexing import ChunkStore, Settings, compose, jobs
+from indexing.ingest.chunking import embedding_text
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
-from confluence_standin import (  # noqa: E402
+from standins.confluence_standin import (  # noqa: E402
     EMAIL,
     TOKEN,
     ConfluenceStandIn,
@@ -63,15 +61,15 @@ def main() -> None:
             collection=f"Bench_{uuid.uuid4().hex[:8]}",
             database_url=f"sqlite:///{tmp}/runs.db",
         )
-        embedder = wiring.build_embedder(settings)
+        embedder = compose.build_embedder(settings)
         embedder.embed(["warm-up"])
 
         started = time.perf_counter()
-        full = wiring.sync_source(settings, "bench")
+        full = jobs.sync_source(settings, "bench")
         full_s = time.perf_counter() - started
         assert full is not None and full.status == "finished", full
 
-        with connect(settings) as client:
+        with compose.connect_weaviate(settings) as client:
             chunks = list(ChunkStore(client, settings.collection).scan())
         texts = [embedding_text(c.title, c.heading, c.text) for c in chunks]
         started = time.perf_counter()
@@ -83,10 +81,10 @@ def main() -> None:
         for page in changed:
             site.state.edit(page.id, generated_body(rng, f"edited{page.id}", int(page.id) % 5))
         started = time.perf_counter()
-        incremental = wiring.sync_source(settings, "bench")
+        incremental = jobs.sync_source(settings, "bench")
         incremental_s = time.perf_counter() - started
         assert incremental is not None and incremental.status == "finished", incremental
-        with connect(settings) as client:
+        with compose.connect_weaviate(settings) as client:
             store = ChunkStore(client, settings.collection)
             ids = store.chunk_ids_of(f"bench:page/{p.id}" for p in changed)
             changed_chunks = sum(len(v) for v in ids.values())

@@ -16,9 +16,8 @@ import numpy as np
 import torch
 from common import machine, matmul_peak, save, zaragoza
 
-from indexing import models
-from indexing.embedding import SentenceEmbedder
-from indexing.settings import Settings
+from indexing import SentenceEmbedder, Settings
+from indexing.embedding import models
 
 
 def long_passages(tokenizer, n: int, tokens: int = 250) -> list[str]:
@@ -67,6 +66,7 @@ def main() -> None:
     ]
     for precision in args.precisions.split(","):
         embedder = SentenceEmbedder(args.model, path, precision=precision, batch_size=32)  # type: ignore[arg-type]
+        embedder.warm_up()
         vectors, seconds = timed(embedder.embed, texts)
         cosine = np.sum(vectors * ref, axis=1)
         rows.append(

@@ -6,7 +6,7 @@ For each model, in a fresh index and a fresh answer log:
    recorded like a bot's, and the user votes 👍 on each cited source that is relevant by the
    qrels, 👎 on the others (`bot.feedback.record_source_vote`, the path of the Slack bot's
    per-source votes);
-3. the loop runs as in production (`learning.train`): training set, fine-tuning, the gate
+3. the loop runs as in production (`jobs.train`): training set, fine-tuning, the gate
    (dev split of the feedback + general-domain guard set), re-embedding and alias switch;
 4. score `test` again — after. With --wrong, users vote the opposite way: the gate must refuse.
 
@@ -25,25 +25,24 @@ from pathlib import Path
 from common import ZARAGOZA, machine, save
 
 from bot.feedback import record_source_vote
-from indexing import learning, wiring
-from indexing.access import PUBLIC_ONLY
-from indexing.chunking import embedding_text
-from indexing.evaluation import load_beir, rank_documents, score_run
-from indexing.settings import Settings
-from indexing.store import connect
-from indexing.trainingset import TrainingSet
+from indexing import PUBLIC_ONLY, Settings, compose, jobs
+from indexing.evaluation.beir import load_beir
+from indexing.evaluation.metrics import score_run
+from indexing.evaluation.run import rank_documents
+from indexing.ingest.chunking import embedding_text
+from indexing.learning.training_set import TrainingSet
 
 TARGETS = {"all-MiniLM-L6-v2": (0.04, 90.0), "all-mpnet-base-v2": (0.05, 360.0)}
 
 
 def test_scores(client, settings: Settings, dataset) -> dict[str, dict[str, float]]:
-    embedder = wiring.build_embedder(settings)
-    retriever = wiring.build_retriever(client, settings, embedder)
+    embedder = compose.build_embedder(settings)
+    retriever = compose.build_retriever(client, settings, embedder)
     scores = {}
     for mode in ("vector", "hybrid"):
 
         def search(query: str, mode=mode) -> list[str]:
-            return [h.doc_id for h in retriever.search(query, top_k=30, mode=mode)]
+            return [h.doc_id for h in retriever.search(query, top_k=30, mode=mode).hits]
 
         metrics = score_run(rank_documents(search, dataset, 10), dataset.qrels, 10)
         scores[mode] = {m: metrics[m] for m in ("ndcg@10", "mrr@10", "recall@10")}
@@ -53,8 +52,8 @@ def test_scores(client, settings: Settings, dataset) -> dict[str, dict[str, floa
 
 def simulate_users(client, settings: Settings, wrong: bool) -> dict[str, object]:
     train = load_beir(ZARAGOZA, "train")
-    service = wiring.build_answer_service(client, settings)
-    log = wiring.open_answer_log(settings)
+    service = compose.build_answer_service(client, settings)
+    log = compose.open_answer_log(settings)
     prefix = f"{train.name}:"
     votes = {"+1": 0, "-1": 0}
     cited = 0
@@ -120,14 +119,14 @@ def run(model: str, wrong: bool, workdir: Path) -> dict[str, object]:
     )
     test = load_beir(ZARAGOZA, "test")
     corpus = load_beir(ZARAGOZA, "train").corpus
-    with connect(settings) as client:
-        embedder = wiring.build_embedder(settings)
-        indexer = wiring.build_indexer(client, settings, "zaragoza", embedder)
+    with compose.connect_weaviate(settings) as client:
+        embedder = compose.build_embedder(settings)
+        indexer = compose.build_indexer(client, settings, "zaragoza", embedder)
         indexer.index(corpus, prune=True)
         before = test_scores(client, settings, test)
         users = simulate_users(client, settings, wrong)
         started = time.perf_counter()
-        outcome = learning.train(settings, client, promote=True)
+        outcome = jobs.train(settings, promote=True)
         loop_seconds = time.perf_counter() - started
         after = test_scores(client, settings, test)
         labels = training_labels(settings, outcome.training_set.get("version"))

@@ -19,11 +19,12 @@ import time
 
 from common import ZARAGOZA, machine, save
 
-from indexing import wiring
-from indexing.answering import ExtractiveGenerator, LlamaCppGenerator, answer
-from indexing.evaluation import eval_collection_name, load_beir
-from indexing.settings import Settings
-from indexing.store import connect
+from indexing import Settings, compose
+from indexing.answers.extractive import ExtractiveGenerator
+from indexing.answers.generator import answer
+from indexing.answers.llamacpp import LlamaCppGenerator, bundled_gguf
+from indexing.evaluation.beir import load_beir
+from indexing.evaluation.run import eval_collection_name
 
 TOKEN = re.compile(r"[a-z0-9]+")
 
@@ -56,22 +57,22 @@ def main() -> None:
     settings = Settings()
     dataset = load_beir(ZARAGOZA, "test")
     gold = {d.id_.split(":", 1)[1]: d.text for d in dataset.corpus}
-    embedder = wiring.build_embedder(settings, args.model)
+    embedder = compose.build_embedder(settings, args.model)
     modes = args.modes.split(",")
     generators = [ExtractiveGenerator(embedder)] if "extractive" in modes else []
     if "llamacpp" in modes:
-        generators.append(LlamaCppGenerator(wiring.smollm2_gguf()))
+        generators.append(LlamaCppGenerator(bundled_gguf()))
     collection = eval_collection_name(dataset.name, args.model)
     questions = list(dataset.qrels.items())[: args.n]
     rows: dict[str, dict[str, list[float]]] = {
         g.name: {"f1": [], "faithful": [], "cites_relevant": [], "seconds": []} for g in generators
     }
     samples = []
-    with connect(settings) as client:
-        retriever = wiring.build_retriever(client, settings, embedder, collection)
+    with compose.connect_weaviate(settings) as client:
+        retriever = compose.build_retriever(client, settings, embedder, collection)
         for qid, relevant in questions:
             question = dataset.queries[qid]
-            hits = retriever.search(question, settings.top_k)
+            hits = retriever.search(question, settings.top_k).hits
             reference = " ".join(gold[d] for d in relevant)
             for generator in generators:
                 started = time.perf_counter()

@@ -14,8 +14,8 @@ import time
 
 from common import ZARAGOZA, machine, save
 
-from indexing.settings import Settings
-from indexing.wiring import evaluate_dataset
+from indexing import Settings
+from indexing.jobs import evaluate_dataset
 
 ALPHAS = [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95]
 

@@ -19,10 +19,8 @@ import time
 import numpy as np
 from common import machine, save, zaragoza
 
-from indexing import wiring
-from indexing.search import Retriever, default_alpha
-from indexing.settings import Settings
-from indexing.store import Chunk, ChunkStore, connect
+from indexing import Chunk, ChunkStore, Retriever, Settings, compose
+from indexing.search.tuning import default_alpha
 
 
 def fill(store: ChunkStore, embedder, n: int) -> None:
@@ -61,9 +59,9 @@ def main() -> None:
     parser.add_argument("--model", default="all-mpnet-base-v2")
     args = parser.parse_args()
     settings = Settings()
-    embedder = wiring.build_embedder(settings, args.model)
+    embedder = compose.build_embedder(settings, args.model)
     questions = [record["text"] for record in zaragoza("queries")]
-    with connect(settings) as client:
+    with compose.connect_weaviate(settings) as client:
         slug = "".join(c if c.isalnum() else "_" for c in args.model)
         store = ChunkStore(client, f"Bench_Latency_{slug}")
         store.ensure(embedder.version, embedder.dimension)
@@ -77,7 +75,7 @@ def main() -> None:
         embed_ms, total_ms, vector_ms, bm25_ms = [], [], [], []
         for q in (questions * 2)[: args.queries]:
             t0 = time.perf_counter()
-            vector = embedder.get_query_embedding(q)
+            vector = embedder.embed_query(q).vector
             t1 = time.perf_counter()
             store.query(q, vector, 5, mode="hybrid", alpha=retriever.alpha)
             t2 = time.perf_counter()

@@ -28,17 +28,16 @@ import aiohttp
 import httpx
 from common import ZARAGOZA, machine, save
 
-from indexing import wiring
-from indexing.answerlog import AnswerLog, AnswerRow, PassageRow
-from indexing.evaluation import eval_collection_name, load_beir
-from indexing.localservices import free_port
-from indexing.settings import Settings
-from indexing.store import connect
+from indexing import AnswerLog, Settings, compose
+from indexing.answers.log import AnswerRow, PassageRow
+from indexing.evaluation.beir import load_beir
+from indexing.evaluation.run import eval_collection_name
+from indexing.infra.local_services import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
-from botproc import bot_env, running_bot  # noqa: E402
-from slack_standin import BOT_USER, SlackStandIn, event_body, signed_headers  # noqa: E402
+from processes import bot_env, running_bot  # noqa: E402
+from standins.slack_standin import BOT_USER, SlackStandIn, event_body, signed_headers  # noqa: E402
 
 SECRET = "bench-signing-secret"
 RUN = uuid.uuid4().hex[:8]  # event ids are remembered in Redis: fresh ones per run
@@ -195,9 +194,11 @@ def main() -> None:
     settings = Settings(embed_model=args.model)
     dataset = load_beir(ZARAGOZA, "test")
     collection = eval_collection_name(dataset.name, args.model)
-    with connect(settings) as client:  # the corpus, indexed once (unchanged: nothing to do)
-        embedder = wiring.build_embedder(settings)
-        wiring.build_indexer(client, settings, dataset.name, embedder, collection).index(
+    with compose.connect_weaviate(
+        settings
+    ) as client:  # the corpus, indexed once (unchanged: nothing to do)
+        embedder = compose.build_embedder(settings)
+        compose.build_indexer(client, settings, dataset.name, embedder, collection).index(
             dataset.corpus, prune=True
         )
     questions = [(qid, q) for qid, q in dataset.queries.items() if dataset.qrels.get(qid)]

@@ -23,16 +23,15 @@ import aiohttp
 from common import ZARAGOZA, machine, save
 from slack_bot import summary
 
-from indexing import wiring
-from indexing.evaluation import eval_collection_name, load_beir
-from indexing.localservices import free_port
-from indexing.settings import Settings
-from indexing.store import connect
+from indexing import Settings, compose
+from indexing.evaluation.beir import load_beir
+from indexing.evaluation.run import eval_collection_name
+from indexing.infra.local_services import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
-from botproc import bot_env, running_bot  # noqa: E402
-from teams_standin import TeamsStandIn, activity  # noqa: E402
+from processes import bot_env, running_bot  # noqa: E402
+from standins.teams_standin import TeamsStandIn, activity  # noqa: E402
 
 
 async def round_of(teams: TeamsStandIn, url: str, questions: list[str], tag: str) -> tuple:
@@ -80,9 +79,11 @@ def main() -> None:
         collection=eval_collection_name(dataset.name, args.model),
         database_url=f"sqlite:///{work / 'answers.db'}",
     )
-    with connect(settings) as client:  # the corpus, indexed once (unchanged: nothing to do)
-        embedder = wiring.build_embedder(settings)
-        wiring.build_indexer(client, settings, dataset.name, embedder, settings.collection).index(
+    with compose.connect_weaviate(
+        settings
+    ) as client:  # the corpus, indexed once (unchanged: nothing to do)
+        embedder = compose.build_embedder(settings)
+        compose.build_indexer(client, settings, dataset.name, embedder, settings.collection).index(
             dataset.corpus, prune=True
         )
     questions = [q for qid, q in dataset.queries.items() if dataset.qrels.get(qid)]

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from indexing.localservices import (
+from indexing import Settings
+from indexing.infra.local_services import (
     RedisProcess,
     WeaviateProcess,
     find_redis_binary,
@@ -21,7 +22,6 @@ from indexing.localservices import (
     start,
     wait_until_ready,
 )
-from indexing.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples" / "kb"
@@ -30,6 +30,11 @@ TEST_MODEL = "all-MiniLM-L6-v2"
 
 def _real_home() -> Path:
     return Path(os.environ.get("KNOWHERE_HOME", Path.home() / ".cache" / "knowhere"))
+
+
+def _weaviate_binary() -> Path:
+    explicit = os.environ.get("KNOWHERE_WEAVIATE_BIN")
+    return find_weaviate_binary(_real_home(), Path(explicit) if explicit else None)
 
 
 @contextlib.contextmanager
@@ -49,7 +54,7 @@ def running(name: str, server, env: dict[str, str] | None, data: Path) -> Iterat
 def weaviate_server(tmp_path_factory) -> Iterator[WeaviateProcess]:
     data = tmp_path_factory.mktemp("weaviate")
     server = WeaviateProcess.with_cluster_ports(
-        find_weaviate_binary(_real_home()), data, free_port(), free_port(), free_port_block(4)
+        _weaviate_binary(), data, free_port(), free_port(), free_port_block(4)
     )
     with running("Weaviate", server, server.env(), data):
         yield server
@@ -80,9 +85,9 @@ def settings(weaviate_server, redis_server, tmp_path) -> Settings:
 @pytest.fixture
 def settings_env(settings: Settings) -> dict[str, str]:
     """The same settings as environment variables, for CLI and worker subprocesses."""
-    from botproc import bot_env
+    from processes import bot_env
 
-    return bot_env(settings, KNOWHERE_WEAVIATE_BIN=str(find_weaviate_binary(_real_home())))
+    return bot_env(settings, KNOWHERE_WEAVIATE_BIN=str(_weaviate_binary()))
 
 
 @pytest.fixture
@@ -176,7 +181,7 @@ def postgres_url() -> Iterator[str]:
 def company_settings(weaviate_server, redis_server, tmp_path_factory) -> Settings:
     """Settings for a bot: the sample knowledge base plus a restricted HR page and a page
     with an injection attempt (tests/fixtures/kb-extra), indexed; groups; an answer log."""
-    from indexing import wiring
+    from indexing import jobs
 
     fixtures = Path(__file__).parent / "fixtures"
     home = tmp_path_factory.mktemp("bot-home")
@@ -193,5 +198,5 @@ def company_settings(weaviate_server, redis_server, tmp_path_factory) -> Setting
         groups_file=fixtures / "groups.yml",
         database_url=f"sqlite:///{home / 'answers.db'}",
     )
-    wiring.index_folder(settings, kb)
+    jobs.index_folder(settings, kb)
     return settings

@@ -12,22 +12,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from botproc import celery_worker
+from processes import celery_worker
 
 from bot.feedback import record_reaction, record_source_vote
-from indexing import gate, learning, wiring
-from indexing.access import PUBLIC_ONLY
-from indexing.chunking import chunk_id
-from indexing.errors import ConfigError
-from indexing.evaluation import load_beir
-from indexing.reembed import switch_index
-from indexing.registry import EmbedderVersion
-from indexing.settings import Settings
-from indexing.store import ChunkStore, connect, generation_name
-from indexing.ticketpairs import TicketPair, TicketPairs
-from indexing.trainingset import LabelledPair, TrainingSet, build, normalise
+from indexing import PUBLIC_ONLY, ChunkStore, ConfigError, EmbedderVersion, Settings, compose, jobs
+from indexing.evaluation.beir import load_beir
+from indexing.ingest.chunking import chunk_id
+from indexing.learning import gate
+from indexing.learning.switch import switch_index
+from indexing.learning.training_set import LabelledPair, TrainingSet, build, normalise
+from indexing.sources.tickets.pairs import TicketPair, TicketPairs
+from indexing.store.schema import collection_name
 
-ZARAGOZA = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "zaragoza"
+ZARAGOZA = Path(__file__).resolve().parents[2].parent / "shared" / "bench" / "zaragoza"
 
 
 PLACES = ["printer", "kitchen", "library", "gym", "server room", "mail room", "lab", "garage"]
@@ -41,7 +38,7 @@ def vote(query: str, passage_id: str, label: int) -> LabelledPair:
 
 
 def test_training_set_keeps_clean_labels_and_splits_by_query(settings, tmp_path):
-    embedder = wiring.build_embedder(settings)
+    embedder = compose.build_embedder(settings)
     pairs = [vote(f"where is the {place}?", f"c{i}", 1) for i, place in enumerate(PLACES[:6])]
     pairs += [
         vote("where is the printer?", "c0", 1),  # the same vote twice counts once
@@ -88,35 +85,35 @@ def test_the_gate_wants_a_dev_gain_and_no_forgetting():
 
 
 def _index_knowledge_base(settings: Settings, folder: Path) -> None:
-    report = wiring.index_folder(settings, folder)
+    report = jobs.index_folder(settings, folder)
     assert not report.failed
 
 
 def _twin_of_the_model(settings: Settings, tmp_path: Path) -> str:
     """Register a copy of the test model under another name: a second 'version' to switch to."""
-    from indexing import models
+    from indexing.embedding import models
 
     source = Path(models.resolve(settings.embed_model, settings.models_dir))
     copy = tmp_path / "minilm-twin"
     shutil.copytree(source, copy)
-    twin = wiring.load_embedder(settings, "minilm-twin", str(copy))
-    wiring.open_registry(settings).add(
+    twin = compose.load_embedder(settings, "minilm-twin", str(copy))
+    compose.open_registry(settings).add(
         EmbedderVersion(
             twin.version,
             "minilm-twin",
             str(copy),
             "candidate",
-            parent=wiring.build_embedder(settings).version,
+            parent=compose.build_embedder(settings).version,
         )
     )
     return twin.version
 
 
 def _expected_chunk_ids(settings: Settings, folder: Path) -> set[str]:
-    from indexing.reading import scan_folder
+    from indexing.sources.folder import scan_folder
 
-    embedder = wiring.build_embedder(settings)
-    chunker = wiring.build_chunker(settings, embedder)
+    embedder = compose.build_embedder(settings)
+    chunker = compose.build_chunker(settings, embedder)
     scan = scan_folder(folder.resolve(), folder.name, settings.max_file_bytes)
     return {
         chunk_id(d.id_, n.metadata["chunk_index"]) for d in scan.documents for n in chunker.chunk(d)
@@ -130,8 +127,8 @@ def test_switching_models_keeps_answering_and_loses_no_chunk(settings, knowledge
     stop = threading.Event()
 
     def keep_asking() -> None:
-        with connect(settings) as client:
-            service = wiring.build_answer_service(client, settings)
+        with compose.connect_weaviate(settings) as client:
+            service = compose.build_answer_service(client, settings)
             while not stop.is_set():
                 try:
                     answer = service.ask("How do I request vacation?", PUBLIC_ONLY)
@@ -148,11 +145,11 @@ def test_switching_models_keeps_answering_and_loses_no_chunk(settings, knowledge
 
     asker = threading.Thread(target=keep_asking)
     asker.start()
-    with connect(settings) as client:
+    with compose.connect_weaviate(settings) as client:
         serving = client.alias.get(alias_name=settings.collection).collection
         editor = threading.Thread(target=keep_editing)
         editor.start()
-        report = learning.promote(settings, client, twin)
+        report = jobs.promote(settings, twin)
         editor.join()
         _index_knowledge_base(settings, knowledge_base)  # anything after the switch too
         stop.set()
@@ -160,22 +157,22 @@ def test_switching_models_keeps_answering_and_loses_no_chunk(settings, knowledge
 
         assert not errors and answers and all(found for _, found in answers)
         now = client.alias.get(alias_name=settings.collection).collection
-        assert now == report.to_collection == generation_name(settings.collection, twin)
+        assert now == report.to_collection == collection_name(settings.collection, twin)
         expected = _expected_chunk_ids(settings, knowledge_base)
         stored = [c.id for c in ChunkStore(client, now).scan()]
         assert len(stored) == len(set(stored)) and set(stored) == expected
         assert client.collections.exists(serving)  # kept for rollback
         # Queries now embed with the model that filled the collection they hit.
-        service = wiring.build_answer_service(client, settings)
+        service = compose.build_answer_service(client, settings)
         assert service.ask("Where do visitors park?", PUBLIC_ONLY).embedder == twin
 
-        back = learning.rollback(settings, client)
+        back = jobs.rollback(settings)
         assert back.to_collection == serving
         old = [c.id for c in ChunkStore(client, serving).scan()]
         assert len(old) == len(set(old)) and set(old) == expected
-        versions = {v.version: v.status for v in wiring.open_registry(settings).versions()}
+        versions = {v.version: v.status for v in compose.open_registry(settings).versions()}
         assert versions[twin] == "retired"
-        assert [s.kind for s in wiring.open_registry(settings).switches(settings.collection)] == [
+        assert [s.kind for s in compose.open_registry(settings).switches(settings.collection)] == [
             "promote",
             "rollback",
         ]
@@ -186,13 +183,13 @@ def test_a_switch_killed_half_way_resumes_without_embedding_twice(
 ):
     _index_knowledge_base(settings, knowledge_base)
     twin_version = _twin_of_the_model(settings, tmp_path)
-    twin = wiring.embedder_for_version(settings, twin_version)
-    with connect(settings) as client:
+    twin = compose.embedder_for_version(settings, twin_version)
+    with compose.connect_weaviate(settings) as client:
         total = ChunkStore(client, settings.collection).count()
-        target = generation_name(settings.collection, twin_version)
-        gate_ = wiring.write_gate(settings, settings.collection)
+        target = collection_name(settings.collection, twin_version)
+        gate_ = compose.write_gate(settings, settings.collection)
 
-        def crash_after_first_batch(written: int) -> None:
+        def crash_after_first_batch(done: int, total: int | None) -> None:
             raise KeyboardInterrupt("worker killed")
 
         before = twin.texts_embedded
@@ -210,9 +207,9 @@ def test_a_switch_killed_half_way_resumes_without_embedding_twice(
 
 
 def test_a_legacy_collection_without_alias_is_refused_with_a_hint(settings):
-    embedder = wiring.build_embedder(settings)
-    with connect(settings) as client:
-        from indexing.store import create_collection
+    embedder = compose.build_embedder(settings)
+    with compose.connect_weaviate(settings) as client:
+        from indexing.store.schema import create_collection
 
         create_collection(client, settings.collection, embedder.version, embedder.dimension)
         with pytest.raises(ConfigError, match="not an alias"):
@@ -221,7 +218,7 @@ def test_a_legacy_collection_without_alias_is_refused_with_a_hint(settings):
                 settings.collection,
                 "Elsewhere",
                 embedder,
-                wiring.write_gate(settings, settings.collection),
+                compose.write_gate(settings, settings.collection),
             )
 
 
@@ -229,9 +226,9 @@ def _simulate_users(settings: Settings, questions: int, wrong: bool) -> None:
     """Zaragoza's users ask, and vote 👍 on each cited source that answers them (by the qrels),
     👎 on the others, the way the Slack bot records per-source votes."""
     train = load_beir(ZARAGOZA, "train")
-    log = wiring.open_answer_log(settings)
-    with connect(settings) as client:
-        service = wiring.build_answer_service(client, settings)
+    log = compose.open_answer_log(settings)
+    with compose.connect_weaviate(settings) as client:
+        service = compose.build_answer_service(client, settings)
         for n, (qid, relevant) in enumerate(sorted(train.qrels.items())[:questions]):
             answer = service.ask(train.queries[qid], PUBLIC_ONLY)
             answer_id = log.record(answer, "slack", "C1", f"user{n}@example.com")
@@ -254,9 +251,9 @@ def zaragoza_settings(settings, tmp_path) -> Settings:
         }
     )
     corpus = load_beir(ZARAGOZA, "train").corpus
-    with connect(settings) as client:
-        embedder = wiring.build_embedder(settings)
-        wiring.build_indexer(client, settings, "zaragoza", embedder).index(corpus, prune=True)
+    with compose.connect_weaviate(settings) as client:
+        embedder = compose.build_embedder(settings)
+        compose.build_indexer(client, settings, "zaragoza", embedder).index(corpus, prune=True)
     return settings
 
 
@@ -277,7 +274,7 @@ def test_feedback_trains_a_better_embedder_that_serves_the_index(
 ):
     settings = zaragoza_settings
     _simulate_users(settings, questions=150, wrong=False)
-    assert learning.due(settings)[0]
+    assert jobs.training_due(settings)[0]
     for key, value in training_worker.items():
         if key.startswith("KNOWHERE_"):
             monkeypatch.setenv(key, value)
@@ -294,11 +291,11 @@ def test_feedback_trains_a_better_embedder_that_serves_the_index(
     assert verdict["candidate_guard"]["ndcg"] >= verdict["current_guard"]["ndcg"] - 0.01
     sets = list((settings.data_dir / "training-sets").glob("ts-*.json"))
     assert [s.stem for s in sets] == [outcome["training_set"]["version"]]
-    with connect(settings) as client:
+    with compose.connect_weaviate(settings) as client:
         alias = client.alias.get(alias_name=settings.collection)
         assert alias.collection == outcome["switch"]["to_collection"]
         assert ChunkStore(client, alias.collection).count() == 503
-    assert not learning.due(settings)[0]  # nothing new since
+    assert not jobs.training_due(settings)[0]  # nothing new since
 
     listed = subprocess.run(
         [sys.executable, "-m", "indexing.cli", "embedder", "list", "--json"],
@@ -320,15 +317,15 @@ def test_deliberately_wrong_feedback_is_refused_by_the_gate(zaragoza_settings):
     TicketPairs(settings.answer_log_url()).add_many(
         [TicketPair("helpdesk", "T-1", "Where is the printer?", "Second floor, by the lifts.")]
     )
-    with connect(settings) as client:
+    with compose.connect_weaviate(settings) as client:
         serving = client.alias.get(alias_name=settings.collection).collection
-        outcome = learning.train(settings, client, promote=True)
+        outcome = jobs.train(settings, promote=True)
         assert client.alias.get(alias_name=settings.collection).collection == serving
 
     assert outcome.status == "rejected", outcome.verdict
     assert outcome.training_set["ticket_pairs"] == 1
     assert outcome.switch == {}
-    entry = wiring.open_registry(settings).get(outcome.version or "")
+    entry = compose.open_registry(settings).get(outcome.version or "")
     assert entry is not None and entry.status == "rejected"
 
 
@@ -341,8 +338,8 @@ def test_training_is_due_after_enough_new_pairs_or_a_week(settings, tmp_path):
             "train_every_days": 7,
         }
     )
-    assert learning.due(settings) == (False, "0 feedback pairs; the first training needs 2")
-    registry = wiring.open_registry(settings)
+    assert jobs.training_due(settings) == (False, "0 feedback pairs; the first training needs 2")
+    registry = compose.open_registry(settings)
     registry.add(
         EmbedderVersion(
             "m@1",
@@ -353,6 +350,6 @@ def test_training_is_due_after_enough_new_pairs_or_a_week(settings, tmp_path):
             metrics={"set": {"feedback_pairs": 0}},
         )
     )
-    assert not learning.due(settings)[0]
+    assert not jobs.training_due(settings)[0]
     week_later = datetime.now(UTC) + timedelta(days=8)
-    assert not learning.due(settings, week_later)[0]  # old, but nothing new to learn from
+    assert not jobs.training_due(settings, week_later)[0]  # old, but nothing new to learn from

@@ -7,13 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from indexing import wiring
-from indexing.access import PUBLIC_ONLY, Audience, GroupDirectory
-from indexing.answerlog import AnswerLog
-from indexing.answerservice import NOT_FOUND, Turn, strip_mentions
-from indexing.store import connect
+from indexing import PUBLIC_ONLY, AnswerLog, Audience, GroupDirectory, compose, jobs
+from indexing.answers.service import NOT_FOUND, Turn, strip_mentions
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 GROUPS = GroupDirectory.load(FIXTURES / "groups.yml")
 ALICE = GROUPS.principal("Alice@Northwind.example")  # in hr
 BOB = GROUPS.principal("bob@northwind.example")  # not in hr
@@ -28,9 +25,9 @@ def company_kb(knowledge_base: Path) -> Path:
 
 @pytest.fixture
 def service(settings, company_kb):
-    wiring.index_folder(settings, company_kb)
-    with connect(settings) as client:
-        yield wiring.build_answer_service(client, settings)
+    jobs.index_folder(settings, company_kb)
+    with compose.connect_weaviate(settings) as client:
+        yield compose.build_answer_service(client, settings)
 
 
 def cited_docs(answer) -> set[str]:

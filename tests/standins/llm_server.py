@@ -10,12 +10,12 @@ import sys
 
 import xllamacpp
 
-from indexing.wiring import smollm2_gguf
+from indexing.answers.llamacpp import bundled_gguf
 
 
 def main() -> None:
     params = xllamacpp.CommonParams()
-    params.model.path = smollm2_gguf()
+    params.model.path = bundled_gguf()
     params.n_ctx = 2048
     params.port = int(sys.argv[1])
     params.verbosity = -1

@@ -16,20 +16,19 @@ from pathlib import Path
 
 import pytest
 import redis
-from botproc import bot_env, celery_worker, wait_for
-from confluence_standin import EMAIL, TOKEN, ConfluenceStandIn, generate_space
+from processes import bot_env, celery_worker, wait_for
 from pydantic import SecretStr
+from standins.confluence_standin import EMAIL, TOKEN, ConfluenceStandIn, generate_space
 
-from indexing import sync, wiring
-from indexing.confluenceapi import ConfluenceAuth, ConfluenceClient
-from indexing.errors import SourceError
-from indexing.settings import Settings
-from indexing.store import ChunkStore, connect
-from indexing.ticketformats import READERS, RecordError
-from indexing.ticketpairs import TicketPairs
-from indexing.tickets import People, ticket_document
+from indexing import ChunkStore, Failure, Settings, SourceError, compose, jobs
+from indexing.sources.confluence.client import ConfluenceAuth, ConfluenceClient
+from indexing.sources.tickets.documents import ticket_document
+from indexing.sources.tickets.formats import READERS
+from indexing.sources.tickets.pairs import TicketPairs
+from indexing.sources.tickets.people import People
+from indexing.sync import steps
 
-FIXTURES = Path(__file__).parent / "fixtures" / "tickets"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "tickets"
 TOKEN_ENV = "KNOWHERE_TEST_CONFLUENCE_TOKEN"
 
 DEPLOY_GUIDE = """
@@ -138,7 +137,7 @@ def with_sources(settings: Settings, sources: Path, **changes: object) -> Settin
 
 
 def chunks_by_doc(settings: Settings) -> dict[str, list]:
-    with connect(settings) as client:
+    with compose.connect_weaviate(settings) as client:
         found: dict[str, list] = {}
         for chunk in ChunkStore(client, settings.collection).scan():
             found.setdefault(chunk.doc_id, []).append(chunk)
@@ -178,21 +177,20 @@ def test_a_space_is_synced_searchable_and_kept_current(settings, confluence, tmp
     assert meta["breadcrumb"] == "Engineering home" and meta["space"] == "ENG"
     assert meta["version"] == 1 and meta["author"] == "Ada Admin"
     assert guide.url.startswith(confluence.url + "/spaces/ENG/pages/")
-    assert (guide.acl_public, guide.acl_groups) is not None
-    assert guide.acl_groups == ["engineering"] and not guide.acl_public
+    assert guide.access.groups == {"engineering"} and not guide.access.public
 
     # Restricted pages carry their access list: the page's own, intersected with its parent's.
     bands = next(cs[0] for cs in docs.values() if cs[0].title == "Salary bands")
-    assert sorted(bands.acl_groups) == ["eng-managers", "hr"]
-    assert bands.acl_users == ["cto@example.com"] and not bands.acl_public
+    assert bands.access.groups == {"eng-managers", "hr"}
+    assert bands.access.users == {"cto@example.com"} and not bands.access.public
     exceptions = next(cs[0] for cs in docs.values() if cs[0].title == "Salary exceptions")
-    assert exceptions.acl_groups == ["hr"] and exceptions.acl_users == []
+    assert exceptions.access.groups == {"hr"} and not exceptions.access.users
 
     # One page edited: the next incremental sync fetches and embeds only that page.
     page = next(p for p in state.pages.values() if p.title == "Incident review template")
     state.edit(page.id, "<h2>Timeline</h2><p>Write the timeline in UTC and link the graphs.</p>")
     requests_before = len(state.requests)
-    second = wiring.sync_source(config, "wiki")
+    second = jobs.sync_source(config, "wiki")
     assert second is not None and second.status == "finished"
     counts = second.counts
     assert (counts.added, counts.updated, counts.unchanged, counts.failed) == (0, 1, 0, 0)
@@ -203,7 +201,7 @@ def test_a_space_is_synced_searchable_and_kept_current(settings, confluence, tmp
     assert "link the graphs" in after[f"wiki:page/{page.id}"][0].text
 
     # Nothing changed: nothing fetched, nothing embedded.
-    third = wiring.sync_source(config, "wiki")
+    third = jobs.sync_source(config, "wiki")
     assert third is not None and third.counts.embedded == 0 and third.counts.updated == 0
 
     # A page deleted and one archived: gone after the next full sync (prune).
@@ -211,7 +209,7 @@ def test_a_space_is_synced_searchable_and_kept_current(settings, confluence, tmp
     gone.status = "trashed"
     archived = next(p for p in state.pages.values() if p.title == "Engineering home")
     archived.status = "archived"
-    full = wiring.sync_source(config, "wiki", full=True)
+    full = jobs.sync_source(config, "wiki", full=True)
     assert full is not None and full.counts.deleted == 2 and full.counts.embedded == 0
     remaining = {cs[0].title for cs in chunks_by_doc(config).values()}
     assert remaining == {"Deploy guide", "Incident review template", "Salary bands"}
@@ -271,7 +269,7 @@ def test_attachments_are_read_and_a_broken_page_does_not_fail_the_sync(
     broken = state.add_page("ENG", "Broken page", "<p>x</p>")
     broken.body = None  # type: ignore[assignment]  # Confluence sent no body.storage
     sources = write_sources(tmp_path / "sources.yml", confluence.url, attachments="true")
-    run = wiring.sync_source(with_sources(settings, sources), "wiki")
+    run = jobs.sync_source(with_sources(settings, sources), "wiki")
     assert run is not None and run.status == "finished"
     assert (run.counts.added, run.counts.failed) == (5, 1)
     (item, reason), *_ = run.errors
@@ -288,10 +286,10 @@ def test_a_forbidden_space_is_named_and_the_token_never_shown(settings, confluen
     sources = write_sources(tmp_path / "sources.yml", confluence.url, spaces="[HR]")
     config = with_sources(settings, sources)
     with pytest.raises(SourceError) as raised:
-        wiring.sync_source(config, "wiki")
+        jobs.sync_source(config, "wiki")
     message = str(raised.value)
     assert "space HR" in message and "HTTP 403" in message and TOKEN not in message
-    runs = wiring.open_sync_runs(config).latest("wiki")
+    runs = compose.open_sync_runs(config).latest("wiki")
     assert runs[0].status == "failed" and "space HR" in runs[0].error
 
     wrong = ConfluenceAuth("cloud", SecretStr("not-the-token"), EMAIL)
@@ -328,7 +326,7 @@ def test_ticket_exports_read_every_format_and_report_bad_records():
         ("servicenow-json", "servicenow.json"),
     ]:
         found[name] = list(READERS[kind](FIXTURES / name, options))
-    errors = {str(r) for rs in found.values() for r in rs if isinstance(r, RecordError)}
+    errors = {str(r) for rs in found.values() for r in rs if isinstance(r, Failure)}
     assert errors == {
         "jira.csv, line 15: has 4 fields, the header has 18",
         "jira.csv, line 16: missing Summary",
@@ -338,7 +336,7 @@ def test_ticket_exports_read_every_format_and_report_bad_records():
         "servicenow.csv, line 9 (INC0010003): not a date: 'not a date'",
         "servicenow.json, record 2: missing number",
     }
-    vpn = next(t for t in found["jira.csv"] if not isinstance(t, RecordError))
+    vpn = next(t for t in found["jira.csv"] if not isinstance(t, Failure))
     assert [c.body.split(";")[0][:20] for c in vpn.comments][2].startswith("Upgrade the VPN")
     document = ticket_document(vpn, "support", People("hash", b"key"))
     text = document.text
@@ -350,7 +348,7 @@ def test_ticket_exports_read_every_format_and_report_bad_records():
     assert "## Resolution\n\nUpgrade the VPN client to 5.3" in text
     assert document.metadata["url"] == "https://acme.example/browse/SUP-101"
     assert document.metadata["reporter"].startswith("person-")
-    sso = next(t for t in found["jira.json"] if not isinstance(t, RecordError))
+    sso = next(t for t in found["jira.json"] if not isinstance(t, Failure))
     assert "cert rotated" not in ticket_document(sso, "s", People("drop")).text  # internal note
 
 
@@ -358,7 +356,7 @@ def test_ticket_sources_sync_with_pairs_and_personal_data_dropped(settings, tmp_
     config = with_sources(settings, write_sources(tmp_path / "sources.yml", "http://unused"))
     runs = {}
     for name in ("jira", "zendesk", "servicenow", "helpdesk"):
-        runs[name] = wiring.sync_source(config, name, full=True)
+        runs[name] = jobs.sync_source(config, name, full=True)
         assert runs[name] is not None and runs[name].status == "finished"
     jira = runs["jira"]
     assert (jira.counts.added, jira.counts.failed) == (2, 2)
@@ -382,7 +380,7 @@ def test_ticket_sources_sync_with_pairs_and_personal_data_dropped(settings, tmp_
     }
     assert stored[("servicenow", "INC0010001")].resolution.startswith("Removed the stale")
 
-    again = wiring.sync_source(config, "jira")
+    again = jobs.sync_source(config, "jira")
     assert again is not None and again.counts.unchanged == 2 and again.counts.embedded == 0
 
 
@@ -410,7 +408,7 @@ def test_a_worker_killed_mid_sync_loses_and_duplicates_nothing(
         from workers.celery_app import make_app
 
         app = make_app()
-        runs = wiring.open_sync_runs(config)
+        runs = compose.open_sync_runs(config)
 
         with celery_worker("indexing", env, tmp_path / "worker1.log") as worker:
             first = app.send_task("knowhere.sync_source", args=["wiki"]).get(timeout=120)
@@ -430,7 +428,7 @@ def test_a_worker_killed_mid_sync_loses_and_duplicates_nothing(
             wait_for(lambda: not lock.exists("knowhere:sync-lock:wiki"), timeout=60)
             second = app.send_task("knowhere.sync_source", args=["wiki"]).get(timeout=120)
             assert second["status"] == "started", second
-            finished = sync.wait_for(runs, second["run"], timeout=300)
+            finished = steps.wait_for(runs, second["run"], timeout=300)
         assert finished is not None and finished.status == "finished", finished
         assert runs.get(run_id).status == "abandoned"  # type: ignore[union-attr]
         runs.close()
@@ -449,7 +447,7 @@ def test_a_worker_killed_mid_sync_loses_and_duplicates_nothing(
 def _done_batches(runs, run_id: str) -> int:
     from sqlalchemy import func, select
 
-    from indexing.syncruns import BatchRow
+    from indexing.sync.runs import BatchRow
 
     with runs._session() as session:
         return int(
@@ -462,8 +460,7 @@ def _done_batches(runs, run_id: str) -> int:
 
 
 def test_sources_file_errors_are_clear(tmp_path):
-    from indexing.errors import ConfigError
-    from indexing.sources import load_sources
+    from indexing import ConfigError, load_sources
 
     bad = tmp_path / "sources.yml"
     bad.write_text("sources:\n  wiki:\n    type: confluence\n    spaces: [ENG]\n")

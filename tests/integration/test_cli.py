@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from indexing.localservices import free_port, free_port_block, port_open
+from indexing.infra.local_services import free_port, free_port_block, port_open
 
 BEIR = """\
 {"_id": "d1", "title": "VPN", "text": "Keys for the WireGuard VPN rotate every 90 days."}
@@ -164,7 +164,7 @@ def llm_server(tmp_path):
     port = free_port()
     log = (tmp_path / "llm.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("llm_server.py")), str(port)],
+        [sys.executable, str(Path(__file__).parents[1] / "standins" / "llm_server.py"), str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
     )

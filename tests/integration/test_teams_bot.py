@@ -9,12 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-from botproc import bot_env, running_bot, wait_for
-from teams_standin import APP_ID, TeamsStandIn, activity
+from processes import bot_env, running_bot, wait_for
+from standins.teams_standin import APP_ID, TeamsStandIn, activity
 
-from indexing.answerlog import AnswerLog
-from indexing.localservices import free_port
-from indexing.settings import Settings
+from indexing import AnswerLog, Settings
+from indexing.infra.local_services import free_port
 
 SALARY_QUESTION = "What is the salary band for software engineers?"
 ALICE_CHAT, GENERAL = "a:1alice-personal-chat", "19:general@thread.tacv2"

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from indexing.settings import Settings
+from indexing import Settings
 
 
 def bot_env(settings: Settings, **extra: str) -> dict[str, str]:

@@ -6,22 +6,19 @@ from pathlib import Path
 
 import pytest
 
-from indexing import wiring
-from indexing.errors import ServiceUnavailable
-from indexing.settings import Settings
-from indexing.store import connect
+from indexing import Failure, ServiceUnavailable, Settings, compose, jobs
 
 
 def search(settings: Settings, query: str, k: int = 5):
-    embedder = wiring.build_embedder(settings)
-    with connect(settings) as client:
-        return wiring.build_retriever(client, settings, embedder).search(query, k)
+    embedder = compose.build_embedder(settings)
+    with compose.connect_weaviate(settings) as client:
+        return compose.build_retriever(client, settings, embedder).search(query, k).hits
 
 
 def stored(settings: Settings) -> dict[str, list[dict]]:
     """All stored chunks grouped by document id."""
     by_doc: dict[str, list[dict]] = {}
-    with connect(settings) as client:
+    with compose.connect_weaviate(settings) as client:
         for obj in client.collections.use(settings.collection).iterator():
             by_doc.setdefault(obj.properties["doc_id"], []).append(
                 {"id": str(obj.uuid), **obj.properties}
@@ -30,7 +27,7 @@ def stored(settings: Settings) -> dict[str, list[dict]]:
 
 
 def test_indexing_a_folder_makes_its_pages_searchable(settings, knowledge_base):
-    report = wiring.index_folder(settings, knowledge_base)
+    report = jobs.index_folder(settings, knowledge_base)
 
     assert report.added == 7 and report.failed == [] and report.skipped == []
     assert report.texts_embedded == report.chunks_written > 7
@@ -41,7 +38,7 @@ def test_indexing_a_folder_makes_its_pages_searchable(settings, knowledge_base):
 
 
 def test_html_pages_are_cleaned_and_keep_their_heading_path(settings, knowledge_base):
-    wiring.index_folder(settings, knowledge_base)
+    jobs.index_folder(settings, knowledge_base)
 
     chunks = stored(settings)["kb:it/password-policy.html"]
     text = " ".join(c["text"] for c in chunks)
@@ -55,10 +52,10 @@ def test_html_pages_are_cleaned_and_keep_their_heading_path(settings, knowledge_
 def test_reindexing_an_unchanged_folder_embeds_nothing_and_duplicates_nothing(
     settings, knowledge_base
 ):
-    first = wiring.index_folder(settings, knowledge_base)
+    first = jobs.index_folder(settings, knowledge_base)
     before = stored(settings)
 
-    second = wiring.index_folder(settings, knowledge_base)
+    second = jobs.index_folder(settings, knowledge_base)
 
     assert second.texts_embedded == 0 and second.chunks_written == 0
     assert second.unchanged == 7 and second.added == second.updated == 0
@@ -67,12 +64,12 @@ def test_reindexing_an_unchanged_folder_embeds_nothing_and_duplicates_nothing(
 
 
 def test_editing_a_file_replaces_exactly_its_chunks(settings, knowledge_base):
-    wiring.index_folder(settings, knowledge_base)
+    jobs.index_folder(settings, knowledge_base)
     before = stored(settings)
     vpn = knowledge_base / "it" / "vpn.md"
     vpn.write_text("# VPN access\n\nThe VPN was retired in 2026; use the zero-trust portal.\n")
 
-    report = wiring.index_folder(settings, knowledge_base)
+    report = jobs.index_folder(settings, knowledge_base)
 
     assert (report.updated, report.added, report.unchanged) == (1, 0, 6)
     assert report.texts_embedded == 1
@@ -85,10 +82,10 @@ def test_editing_a_file_replaces_exactly_its_chunks(settings, knowledge_base):
 
 
 def test_deleting_a_file_removes_its_chunks(settings, knowledge_base):
-    wiring.index_folder(settings, knowledge_base)
+    jobs.index_folder(settings, knowledge_base)
     (knowledge_base / "hr" / "vacation.md").unlink()
 
-    report = wiring.index_folder(settings, knowledge_base)
+    report = jobs.index_folder(settings, knowledge_base)
 
     assert report.deleted == 1 and report.texts_embedded == 0
     assert "kb:hr/vacation.md" not in stored(settings)
@@ -96,11 +93,11 @@ def test_deleting_a_file_removes_its_chunks(settings, knowledge_base):
 
 
 def test_touching_a_file_without_changing_it_costs_nothing(settings, knowledge_base):
-    wiring.index_folder(settings, knowledge_base)
+    jobs.index_folder(settings, knowledge_base)
     page = knowledge_base / "hr" / "expenses.txt"
     page.write_text(page.read_text())
 
-    assert wiring.index_folder(settings, knowledge_base).texts_embedded == 0
+    assert jobs.index_folder(settings, knowledge_base).texts_embedded == 0
 
 
 def test_bad_files_are_skipped_with_a_reason_and_the_rest_is_indexed(settings, knowledge_base):
@@ -111,9 +108,9 @@ def test_bad_files_are_skipped_with_a_reason_and_the_rest_is_indexed(settings, k
     (knowledge_base / "empty.md").write_text("   \n")
     settings = settings.model_copy(update={"max_file_bytes": 1_000_000})
 
-    report = wiring.index_folder(settings, knowledge_base)
+    report = jobs.index_folder(settings, knowledge_base)
 
-    reasons = {Path(s.path).name: s.reason for s in report.skipped}
+    reasons = {Path(s.item).name: s.reason for s in report.skipped}
     assert set(reasons) == {"logo.png", "dump.txt", "latin1.md", "huge.md", "empty.md"}
     assert "unsupported file type" in reasons["logo.png"]
     assert "binary" in reasons["dump.txt"]
@@ -124,13 +121,13 @@ def test_bad_files_are_skipped_with_a_reason_and_the_rest_is_indexed(settings, k
 
 
 def test_unreachable_redis_fails_before_anything_is_written(settings, knowledge_base):
-    wiring.index_folder(settings, knowledge_base)
+    jobs.index_folder(settings, knowledge_base)
     before = stored(settings)
     (knowledge_base / "new.md").write_text("# New page\n\nFresh content.\n")
     down = settings.model_copy(update={"redis_url": "redis://:s3cret@127.0.0.1:1/0"})
 
     with pytest.raises(ServiceUnavailable) as failure:
-        wiring.index_folder(down, knowledge_base)
+        jobs.index_folder(down, knowledge_base)
 
     assert "redis://:***@127.0.0.1:1/0" in str(failure.value)
     assert "s3cret" not in str(failure.value)
@@ -141,33 +138,32 @@ def test_overlapped_indexing_on_a_gpu_writes_the_same_chunks_and_isolates_a_bad_
     settings, knowledge_base, monkeypatch
 ):
     """The GPU path (chunk ahead, write behind) runs here on the CPU, forced on."""
-    from llama_index.core.ingestion import IngestionPipeline
-
-    from indexing.reading import scan_folder
+    from indexing.ingest.chunking import StructuredChunker
+    from indexing.sources.folder import scan_folder
 
     documents = scan_folder(knowledge_base, "kb", settings.max_file_bytes).documents
     in_turn = settings.model_copy(update={"collection": settings.collection + "_turns"})
-    embedder = wiring.build_embedder(settings)
-    with connect(settings) as client:
-        reference = wiring.build_indexer(client, in_turn, "kb", embedder)
+    embedder = compose.build_embedder(settings)
+    with compose.connect_weaviate(settings) as client:
+        reference = compose.build_indexer(client, in_turn, "kb", embedder)
         reference.docs_per_batch = 2
         assert not reference.overlap  # on the CPU the steps take turns
         reference.index(documents, prune=True)
 
-        overlapped = wiring.build_indexer(client, settings, "kb", embedder)
+        overlapped = compose.build_indexer(client, settings, "kb", embedder)
         overlapped.docs_per_batch, overlapped.overlap = 2, True
         bad = documents[3].id_
-        run = IngestionPipeline.run
+        original = StructuredChunker.chunk
 
-        def chunk(self, documents, **kwargs):
-            if any(d.id_ == bad for d in documents):
+        def chunk(self, document):
+            if document.id_ == bad:
                 raise ValueError("this page cannot be chunked")
-            return run(self, documents=documents, **kwargs)
+            return original(self, document)
 
-        monkeypatch.setattr(IngestionPipeline, "run", chunk)
+        monkeypatch.setattr(StructuredChunker, "chunk", chunk)
         report = overlapped.index(documents, prune=True)
 
-    assert report.failed == [(bad, "ValueError: this page cannot be chunked")]
+    assert report.failed == [Failure(bad, "ValueError: this page cannot be chunked")]
     assert report.added == len(documents) - 1
     expected = {d: c for d, c in stored(in_turn).items() if d != bad}
     drop = ("embedder",)

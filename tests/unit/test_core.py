@@ -5,14 +5,15 @@ from __future__ import annotations
 import pytest
 from llama_index.core import Document
 
-from indexing import models
-from indexing.answering import NO_ANSWER, ExtractiveGenerator, answer, build_answer
-from indexing.chunking import StructuredChunker, chunk_id
-from indexing.errors import ModelError
-from indexing.evaluation import mrr_at_k, ndcg_at_k, recall_at_k, score_run
-from indexing.reading import content_hash
-from indexing.search import default_alpha
-from indexing.store import Hit
+from indexing import Hit, ModelError
+from indexing.answers.answer import build_answer
+from indexing.answers.extractive import ExtractiveGenerator
+from indexing.answers.generator import NO_ANSWER, answer
+from indexing.embedding import models
+from indexing.evaluation.metrics import mrr_at_k, ndcg_at_k, recall_at_k, score_run
+from indexing.ingest.chunking import StructuredChunker, chunk_id
+from indexing.ingest.documents import content_hash
+from indexing.search.tuning import default_alpha
 
 
 def hit(number: int, text: str, doc: str = "kb:a.md") -> Hit:
@@ -72,10 +73,10 @@ def test_answer_lists_only_cited_sources_and_says_so_when_nothing_is_found():
 
 
 def test_extractive_answer_quotes_the_closest_sentence_with_its_number():
-    from indexing.embedding import SentenceEmbedder
+    from indexing import SentenceEmbedder
 
     path = models.resolve("all-MiniLM-L6-v2", models_dir=models.Path("/nonexistent"))
-    generator = ExtractiveGenerator(SentenceEmbedder("all-MiniLM-L6-v2", path, "fp32"))
+    generator = ExtractiveGenerator(SentenceEmbedder("all-MiniLM-L6-v2", path, "fp32").warm_up())
     passages = [
         hit(1, "Laptops are replaced every three years. Monitors can be expensed."),
         hit(2, "Vacation: employees have 28 days of paid leave per year. Sick leave differs."),

@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
-from botproc import bot_env, running_bot, wait_for
 from conftest import REPO
-from slack_standin import (
+from processes import bot_env, running_bot, wait_for
+from standins.slack_standin import (
     BOT_ID,
     BOT_USER,
     SlackStandIn,
@@ -27,11 +27,10 @@ from slack_standin import (
     signed_headers,
 )
 
-from indexing.answerlog import AnswerLog
-from indexing.localservices import free_port
-from indexing.settings import Settings
+from indexing import AnswerLog, Settings
+from indexing.infra.local_services import free_port
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 SECRET = "test-signing-secret-8f2d"
 GENERAL, HR_CHANNEL, ALICE_DM = "CGENERAL", "CHRTEAM", "DALICE"
 ALICE, BOB = "UALICE", "UBOB"

@@ -8,14 +8,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from botproc import celery_worker
+from processes import celery_worker
 
 from bot.runner import CeleryRunner
-from indexing import wiring
-from indexing.access import Audience, GroupDirectory
-from indexing.store import connect
+from indexing import Audience, GroupDirectory, compose, jobs
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
 @pytest.fixture
@@ -38,7 +36,7 @@ def test_worker_indexes_a_folder_sent_as_a_task(
     report = result.get(timeout=240)
 
     assert report["added"] == 7 and report["failed"] == []
-    with connect(settings) as client:
+    with compose.connect_weaviate(settings) as client:
         assert (
             client.collections.use(settings.collection)
             .aggregate.over_all(total_count=True)
@@ -77,7 +75,7 @@ def test_bots_can_have_answers_computed_by_workers_on_the_answers_queue(
     settings, worker, knowledge_base
 ):
     shutil.copytree(FIXTURES / "kb-extra", knowledge_base, dirs_exist_ok=True)
-    wiring.index_folder(settings, knowledge_base)
+    jobs.index_folder(settings, knowledge_base)
     groups = GroupDirectory.load(FIXTURES / "groups.yml")
     runner = CeleryRunner(settings)
     question = "What is the salary band for software engineers?"

@@ -1,0 +1,50 @@
+"""Who may read what: one access type from the folder rules to the check on a hit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from indexing import PUBLIC, PUBLIC_ONLY, Access, Audience, ConfigError, Principal
+from indexing.sources.folder import access_of, load_folder_rules
+from indexing.store.schema import access_properties, stored_access
+
+HR_ONLY = Access.restricted(users=["CEO@example.com "], groups=["HR"])
+ALICE = Principal.of("alice@example.com", ["hr"])
+BOB = Principal.of("bob@example.com", ["engineering"])
+CEO = Principal.of("ceo@example.com")
+
+
+def test_an_access_list_survives_every_serialisation_on_its_way():
+    assert Access.from_dict(HR_ONLY.to_dict()) == HR_ONLY
+    assert stored_access(access_properties(HR_ONLY)) == HR_ONLY
+    assert Access.from_dict(None) == PUBLIC  # no access list: public
+    assert HR_ONLY.users == {"ceo@example.com"} and HR_ONLY.groups == {"hr"}
+
+
+def test_a_restricted_chunk_needs_every_member_of_the_audience_to_be_allowed():
+    assert Audience.of([ALICE]).may_read(HR_ONLY)
+    assert Audience.of([CEO]).may_read(HR_ONLY)  # a listed user
+    assert not Audience.of([ALICE, BOB]).may_read(HR_ONLY)  # bob is neither
+    assert not PUBLIC_ONLY.may_read(HR_ONLY)
+    assert PUBLIC_ONLY.may_read(PUBLIC)
+
+
+def test_an_audience_survives_the_trip_through_a_task_queue():
+    audience = Audience.of([ALICE, BOB])
+    assert Audience.from_dict(audience.to_dict()) == audience
+
+
+def test_folder_rules_give_the_first_matching_access_list_and_reject_bad_rules(tmp_path: Path):
+    (tmp_path / ".knowhere-access.yml").write_text(
+        "rules:\n  - path: 'hr/*'\n    groups: [hr]\n  - path: '*'\n    users: [ceo@example.com]\n"
+    )
+    rules = load_folder_rules(tmp_path)
+    assert access_of("hr/pay.md", rules) == Access.restricted(groups=["hr"])
+    assert access_of("board.md", rules) == Access.restricted(users=["ceo@example.com"])
+    assert load_folder_rules(tmp_path / "nothing-here") == []
+
+    (tmp_path / ".knowhere-access.yml").write_text("rules:\n  - path: 'x'\n")
+    with pytest.raises(ConfigError, match="rule 1 needs `users` and/or `groups`"):
+        load_folder_rules(tmp_path)
