@@ -162,7 +162,16 @@ def test_a_space_is_synced_searchable_and_kept_current(settings, confluence, tmp
     assert state.count("GET /wiki/rest/api/space/ENG") == 3  # two 429s, then the answer
     assert TOKEN not in sync_cli.stdout + sync_cli.stderr
 
-    search = knowhere(env, "search", "how do I deploy billing to prod")
+    # The space is readable by engineering only: search as one of them (bob, groups.yml).
+    groups = {"KNOWHERE_GROUPS_FILE": str(FIXTURES.parent / "groups.yml")}
+    search = knowhere(
+        {**env, **groups},
+        "search",
+        "how do I deploy billing to prod",
+        "--as",
+        "bob@northwind.example",
+    )
+    assert "No results" in knowhere(env, "search", "how do I deploy billing to prod").stdout
     assert search.returncode == 0, search.stderr
     assert "Deploy guide" in search.stdout.splitlines()[0]
 
@@ -272,8 +281,9 @@ def test_attachments_are_read_and_a_broken_page_does_not_fail_the_sync(
     run = jobs.sync_source(with_sources(settings, sources), "wiki")
     assert run is not None and run.status == "finished"
     assert (run.counts.added, run.counts.failed) == (5, 1)
-    (item, reason), *_ = run.errors
-    assert f"page {broken.id} (Broken page)" in item and "no body.storage" in reason
+    failure, *_ = run.errors
+    assert f"page {broken.id} (Broken page)" in failure.item
+    assert "no body.storage" in failure.reason
     docs = chunks_by_doc(with_sources(settings, sources))
     text = "\n".join(c.text for c in docs[f"wiki:page/{page.id}"])
     assert "Laptops are replaced every four years." in text
@@ -360,7 +370,7 @@ def test_ticket_sources_sync_with_pairs_and_personal_data_dropped(settings, tmp_
         assert runs[name] is not None and runs[name].status == "finished"
     jira = runs["jira"]
     assert (jira.counts.added, jira.counts.failed) == (2, 2)
-    assert ("jira.csv, line 15", "has 4 fields, the header has 18") in jira.errors
+    assert Failure("jira.csv, line 15", "has 4 fields, the header has 18") in jira.errors
     assert runs["helpdesk"].counts.failed == 3
 
     docs = chunks_by_doc(config)

@@ -71,4 +71,3 @@ def test_below_the_relevance_threshold_the_answer_says_nothing_was_found():
 
     assert answer.text == NOT_FOUND and not answer.found
     assert [c.doc_id for c in answer.citations] == ["kb:leave.md"]  # the closest, listed
-
