@@ -7,7 +7,7 @@ and may move.
 """
 
 from .access.groups import GroupDirectory
-from .access.model import PUBLIC, PUBLIC_ONLY, Access, Audience, Principal
+from .access.model import PUBLIC, PUBLIC_ONLY, Access, Audience, Clause, Principal
 from .answers.answer import Answer, Citation
 from .answers.log import AnswerLog, FeedbackPair, StoredAnswer
 from .answers.service import AnswerService, Turn, strip_mentions
@@ -51,6 +51,7 @@ __all__ = [
     "Chunk",
     "ChunkStore",
     "Citation",
+    "Clause",
     "ConfigError",
     "DatasetError",
     "EmbeddedQuery",

@@ -278,8 +278,15 @@ def build_connector(config: SourceConfig, settings: Settings) -> Connector:
     people = People(
         config.personal_data or settings.personal_data, settings.personal_data_hmac_key()
     )
+    if config.access is None:  # the sources file refuses this already
+        raise ConfigError(f"source '{config.name}': add `access:` (who may read its tickets)")
     return TicketConnector(
-        config.name, config.files(), READERS[config.type], config.model_dump(), people
+        config.name,
+        config.files(),
+        READERS[config.type],
+        config.model_dump(),
+        people,
+        config.access.access(),
     )
 
 

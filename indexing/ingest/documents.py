@@ -1,17 +1,19 @@
-"""A document's identity and the fingerprint that tells whether it changed.
+"""A document's identity, and the fingerprints that tell whether it changed.
 
 Documents are LlamaIndex `Document`s whatever their source. The id is the source's name and
-the document's path inside it; the fingerprint hashes the text and the metadata that
-identify its content and who may read it, never volatile fields (a file's mtime), so touching
-a file costs nothing.
+the document's path inside it. Two fingerprints: the content hash covers the text and the
+metadata that identify it, never volatile fields (a file's mtime), so touching a file costs
+nothing; the access fingerprint covers who may read it, so a permission change rewrites the
+chunks' access lists in place instead of embedding them again.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 
 from llama_index.core import Document
+
+from ..access.model import Access
 
 HASHED_METADATA = ("title", "url", "source", "path")
 ACCESS_KEY = "access"  # the document's access list (`Access.to_dict()`); absent: public
@@ -23,11 +25,13 @@ def document_id(source: str, relative_path: str) -> str:
 
 
 def content_hash(document: Document) -> str:
-    """A hash of the text, the identifying metadata and the access list of a document."""
+    """A hash of the text and the identifying metadata of a document."""
     digest = hashlib.sha256(document.text.encode("utf-8"))
     for key in HASHED_METADATA:
         digest.update(f"\x00{key}={document.metadata.get(key, '')}".encode())
-    access = document.metadata.get(ACCESS_KEY)
-    if access is not None:
-        digest.update(f"\x00{ACCESS_KEY}={json.dumps(access, sort_keys=True)}".encode())
     return digest.hexdigest()
+
+
+def access_of(document: Document) -> Access:
+    """Who may read the document (no access list: public)."""
+    return Access.from_dict(document.metadata.get(ACCESS_KEY))

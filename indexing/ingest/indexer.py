@@ -28,10 +28,11 @@ from ..progress import Progress
 from ..store.alias import IndexAlias
 from ..store.chunk import Chunk
 from ..store.chunk_store import ChunkStore
-from ..store.hashes import DocHashStore
+from ..store.hashes import DocHashStore, Indexed
+from ..store.schema import MAX_CLAUSES
 from ..store.write_gate import WriteGate
 from .chunking import StructuredChunker
-from .documents import ACCESS_KEY, content_hash
+from .documents import ACCESS_KEY, access_of, content_hash
 
 
 @dataclass
@@ -41,6 +42,7 @@ class IndexReport:
     documents: int = 0
     added: int = 0
     updated: int = 0
+    access_updated: int = 0  # documents whose access list alone changed (rewritten in place)
     unchanged: int = 0
     deleted: int = 0
     chunks_written: int = 0
@@ -55,6 +57,7 @@ class IndexReport:
             "documents": self.documents,
             "added": self.added,
             "updated": self.updated,
+            "access_updated": self.access_updated,
             "unchanged": self.unchanged,
             "deleted": self.deleted,
             "chunks_written": self.chunks_written,
@@ -141,27 +144,59 @@ class Indexer:
         total = len(documents)
         report = IndexReport(documents=total)
         known = self.hashes.all()
-        todo: list[tuple[Document, str]] = []
+        todo: list[tuple[Document, Indexed]] = []
+        access_only: dict[str, Access] = {}
         for document in documents:
-            digest = content_hash(document)
-            if known.get(document.id_) == digest:
+            access = access_of(document)
+            if len(access.clauses) > MAX_CLAUSES:
+                reason = (
+                    f"{len(access.clauses)} access clauses (restricted levels), at most "
+                    f"{MAX_CLAUSES} can be kept: not indexed"
+                )
+                report.failed.append(Failure(document.id_, reason))
+                continue
+            now = Indexed(content_hash(document), access.fingerprint())
+            before = known.get(document.id_)
+            if before == now:
                 report.unchanged += 1
+            elif before is not None and before.content == now.content:
+                access_only[document.id_] = access
             else:
-                todo.append((document, digest))
+                todo.append((document, now))
+        if access_only:
+            report.access_updated += self.update_access(access_only, known)
         if progress:
             progress(report.unchanged, total)
         batches = [
             todo[start : start + self.docs_per_batch]
             for start in range(0, len(todo), self.docs_per_batch)
         ]
-        self._run_batches(batches, known, report, _advance(progress, report.unchanged, total))
+        done = report.unchanged + report.access_updated
+        self._run_batches(batches, known, report, _advance(progress, done, total))
         if prune:
             removed, report.deleted = self.prune({d.id_ for d in documents}, known)
             report.chunks_removed += removed
         report.seconds = time.perf_counter() - started
         return report
 
-    def prune(self, current: set[str], known: dict[str, str] | None = None) -> tuple[int, int]:
+    def update_access(
+        self, accesses: dict[str, Access], known: dict[str, Indexed] | None = None
+    ) -> int:
+        """Rewrite who may read these indexed documents, in place (nothing is embedded).
+        Documents not indexed yet are left for their next full indexing. Returns how many
+        documents were rewritten."""
+        known = self.hashes.all() if known is None else known
+        indexed = {doc_id: a for doc_id, a in accesses.items() if doc_id in known}
+        if not indexed:
+            return 0
+        with self._target() as (store, _):
+            store.set_access(indexed)
+        self.hashes.set_many(
+            {d: Indexed(known[d].content, a.fingerprint()) for d, a in indexed.items()}
+        )
+        return len(indexed)
+
+    def prune(self, current: set[str], known: dict[str, Indexed] | None = None) -> tuple[int, int]:
         """Remove the indexed documents of this source that are not in `current`.
 
         Returns (chunks removed, documents removed).
@@ -177,8 +212,8 @@ class Indexer:
 
     def _run_batches(
         self,
-        batches: list[list[tuple[Document, str]]],
-        known: dict[str, str],
+        batches: list[list[tuple[Document, Indexed]]],
+        known: dict[str, Indexed],
         report: IndexReport,
         progress: _Advance | None,
     ) -> None:
@@ -225,7 +260,7 @@ class Indexer:
             if written is not None:
                 written.result()
 
-    def _chunk(self, batch: list[tuple[Document, str]]) -> Sequence[BaseNode] | Exception:
+    def _chunk(self, batch: list[tuple[Document, Indexed]]) -> Sequence[BaseNode] | Exception:
         """The pipeline's chunking step alone (run ahead of the embedding on a GPU)."""
         try:
             return run_transformations([d for d, _ in batch], [self.chunker])
@@ -238,7 +273,7 @@ class Indexer:
         return run_transformations(list(nodes), [embedder]), embedder
 
     def _index_batch(
-        self, batch: list[tuple[Document, str]], known: dict[str, str], report: IndexReport
+        self, batch: list[tuple[Document, Indexed]], known: dict[str, Indexed], report: IndexReport
     ) -> None:
         """Chunk, embed and write one batch in this thread, isolating a failing document."""
         try:
@@ -255,10 +290,10 @@ class Indexer:
 
     def _write(
         self,
-        batch: list[tuple[Document, str]],
+        batch: list[tuple[Document, Indexed]],
         nodes: Sequence[BaseNode],
         embedder: SentenceEmbedder,
-        known: dict[str, str],
+        known: dict[str, Indexed],
         report: IndexReport,
     ) -> None:
         with self._target() as (store, serving):
@@ -275,7 +310,7 @@ class Indexer:
                 stale = {cid for ids in stored.values() for cid in ids if cid not in fresh}
                 report.chunks_removed += store.delete_ids(stale)
         report.chunks_written += len(chunks)
-        self.hashes.set_many({d.id_: digest for d, digest in batch})
+        self.hashes.set_many({d.id_: indexed for d, indexed in batch})
         report.updated += len(changed)
         report.added += len(batch) - len(changed)
 

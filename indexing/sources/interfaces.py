@@ -1,7 +1,8 @@
 """The two kinds of source a sync reads, one protocol per capability.
 
-- A *listing* connector (Confluence) lists ids and versions cheaply and fetches bodies in
-  batches: a run plans batches of ids that any worker can load.
+- A *listing* connector (Confluence) lists ids, versions and permissions cheaply and fetches
+  bodies in batches: a run plans batches of ids that any worker can load, and access lists
+  that changed without an edit.
 - An *export* connector (ticket export files) can only be read whole: a run reads it once,
   and the changed documents are handed to the batches through the run's staging area.
 """
@@ -9,22 +10,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from llama_index.core import Document
 
+from ..access.model import Access
 from ..failures import Failure
 from .tickets.pairs import TicketPair
 
 
 @dataclass
 class Plan:
-    """What a listing connector found to sync: batches of ids (JSON a task can carry)."""
+    """What a connector found to sync: batches (JSON a task can carry), what failed, how many
+    items are unchanged, and every document the source holds now (None when the listing is
+    incomplete, so nothing may be pruned)."""
 
     batches: list[dict[str, Any]]
     failures: list[Failure] = field(default_factory=list)
     unchanged: int = 0  # items known to be unchanged, never sent to a batch
+    listing: set[str] | None = None
 
 
 @dataclass
@@ -35,6 +39,7 @@ class Loaded:
     versions: dict[str, str] = field(default_factory=dict)  # doc id → source version
     failures: list[Failure] = field(default_factory=list)
     pairs: list[TicketPair] = field(default_factory=list)
+    access: dict[str, Access] = field(default_factory=dict)  # changed access lists alone
 
 
 @dataclass
@@ -45,20 +50,17 @@ class Export:
     documents: list[Document]
     pairs: dict[str, TicketPair] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
+    complete: bool = True  # False when a file could not be read at all: nothing is pruned
 
 
 @runtime_checkable
 class ListingConnector(Protocol):
-    def plan(self, full: bool, since: datetime | None, versions: dict[str, str]) -> Plan:
-        """Batches of what changed since `since` (everything when `full` or without `since`);
-        `versions` are the source versions already indexed (doc id → version)."""
+    def plan(self, full: bool, versions: dict[str, str], accesses: dict[str, str]) -> Plan:
+        """Batches of what changed (everything when `full`): `versions` are the source
+        versions and `accesses` the access fingerprints already indexed, by document id."""
         ...
 
     def load(self, payload: dict[str, Any]) -> Loaded: ...
-
-    def listing(self) -> set[str]:
-        """Ids of every document the source holds now (for pruning)."""
-        ...
 
     def close(self) -> None: ...
 

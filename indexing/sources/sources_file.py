@@ -47,8 +47,8 @@ class Schedule(BaseModel):
     full: str | None = "30 3 * * *"
 
 
-class SpaceAccess(BaseModel):
-    """Who may read a space when Confluence does not show its permissions to our account."""
+class AccessSpec(BaseModel):
+    """Who may read: everyone (`public: true`), or these users (e-mail) and groups."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -75,8 +75,10 @@ class SourceConfig(BaseModel):
     token_env: str | None = None
     spaces: list[str] = Field(default_factory=list)
     attachments: bool = False
-    space_access: SpaceAccess | None = None
+    # Who may read a space when Confluence does not show its permissions to our account.
+    space_access: AccessSpec | None = None
     # Ticket exports
+    access: AccessSpec | None = None  # required: who may read this source's tickets
     path: str | None = None
     mapping: dict[str, Any] = Field(default_factory=dict)
     url_template: str | None = None
@@ -129,9 +131,30 @@ def _validate(name: str, raw: Any, base_dir: Path, origin: Path) -> SourceConfig
     if config.is_confluence:
         if not config.url or not config.spaces:
             raise ConfigError(f"{origin}: source '{name}': Confluence needs `url` and `spaces`")
-    elif config.type not in READERS:
+        if config.access is not None:
+            raise ConfigError(
+                f"{origin}: source '{name}': Confluence's own permissions decide who reads its "
+                "pages; `access` is for ticket sources (use `space_access` where Confluence "
+                "does not show a space's permissions)"
+            )
+        return config
+    if config.type not in READERS:
         known = ", ".join(["confluence", *READERS])
         raise ConfigError(f"{origin}: source '{name}': unknown type '{config.type}' ({known})")
+    if config.space_access is not None:
+        raise ConfigError(
+            f"{origin}: source '{name}': `space_access` is for Confluence sources; a ticket "
+            "source says who may read its tickets with `access`"
+        )
+    if config.access is None:
+        raise ConfigError(
+            f"{origin}: source '{name}': add `access:` to say who may read its tickets, e.g. "
+            "`access: {groups: [support]}` (or `access: {public: true}` for everyone)"
+        )
+    if not config.access.public and not (config.access.users or config.access.groups):
+        raise ConfigError(
+            f"{origin}: source '{name}': `access` needs `public: true`, `users` or `groups`"
+        )
     return config
 
 

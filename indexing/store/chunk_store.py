@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import suppress
+from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
@@ -17,14 +18,17 @@ from weaviate.classes.data import DataObject
 from weaviate.classes.query import Filter, HybridFusion, MetadataQuery
 from weaviate.exceptions import WeaviateBaseError
 
+from ..access.model import Access
 from ..errors import ConfigError, StoreError
 from .chunk import Chunk, Hit
 from .schema import (
+    MAX_CLAUSES,
     META_PROPERTY,
     RETURNED,
     SEARCHABLE,
     STORED,
     chunk_properties,
+    clause_property,
     collection_name,
     create_collection,
     parse_description,
@@ -79,11 +83,15 @@ class ChunkStore:
                 raise
 
     def _add_missing_properties(self) -> None:
-        """Collections created by an older version lack later properties: add them."""
+        """Collections created by an older version lack later properties: add them. (Their
+        restricted chunks read as closed until their access is rewritten, which the next
+        index run or sync does in place.)"""
         present = {p.name for p in self.collection.config.get().properties}
-        if META_PROPERTY.name not in present:
-            with suppress(WeaviateBaseError):  # added concurrently by another process
-                self.collection.config.add_property(META_PROPERTY)
+        wanted = [META_PROPERTY, *(clause_property(i) for i in range(MAX_CLAUSES))]
+        for prop in wanted:
+            if prop.name not in present:
+                with suppress(WeaviateBaseError):  # added concurrently by another process
+                    self.collection.config.add_property(prop)
 
     def embedder_version(self) -> str:
         """The embedder version recorded when the collection was created."""
@@ -131,6 +139,31 @@ class ChunkStore:
             for obj in response.objects:
                 found[str(obj.properties["doc_id"])].add(str(obj.uuid))
         return found
+
+    def set_access(self, accesses: dict[str, Access]) -> int:
+        """Rewrite the access lists of these documents' chunks in place (their vectors are
+        kept, nothing is embedded). Returns the number of chunks rewritten."""
+        rewritten = 0
+        for part in _slices(list(accesses), DOCS_PER_QUERY):
+            response = self.collection.query.fetch_objects(
+                filters=Filter.by_property("doc_id").contains_any(part),
+                limit=MAX_RESULTS,
+                return_properties=STORED,
+                include_vector=True,
+            )
+            if len(response.objects) == MAX_RESULTS:
+                raise StoreError(
+                    f"more than {MAX_RESULTS} chunks for documents {part[:3]}… in '{self.name}'"
+                )
+            chunks = []
+            for obj in response.objects:
+                chunk = stored_chunk(obj)
+                vector = _vector_of(obj.vector)
+                access = accesses[chunk.doc_id]
+                chunks.append(replace(chunk, vector=vector, access=access))
+            self.upsert(chunks)
+            rewritten += len(chunks)
+        return rewritten
 
     def delete_ids(self, ids: Iterable[str]) -> int:
         return sum(
@@ -229,9 +262,13 @@ class ChunkStore:
         return found
 
 
+def _vector_of(vectors: Any) -> list[float]:
+    return list(vectors.get("default", next(iter(vectors.values()))))
+
+
 def _similarity(query: np.ndarray | None, vectors: Any) -> float | None:
     if query is None or not vectors:
         return None
-    stored = np.asarray(vectors.get("default", next(iter(vectors.values()))), dtype=np.float32)
+    stored = np.asarray(_vector_of(vectors), dtype=np.float32)
     norm = float(np.linalg.norm(query) * np.linalg.norm(stored))
     return float(query @ stored / norm) if norm else None

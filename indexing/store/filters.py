@@ -1,7 +1,8 @@
 """The access rule as a Weaviate filter: chunks that every principal of an audience may read.
 
-`all_of(any_of(public, users ∋ e-mail, groups ∩ mine))`, one clause per principal; the same
-rule is checked again on the hits (`Audience.may_read`), so a filter bug cannot leak.
+A chunk passes when it is public, or when at every clause position each principal holds a
+token there (`u:<identity>`, `g:<group>`, or the position is unused). The same rule is checked
+again on the hits (`Audience.may_read`), so a filter bug cannot leak.
 """
 
 from __future__ import annotations
@@ -11,20 +12,25 @@ from typing import Any
 from weaviate.classes.query import Filter
 
 from ..access.model import Audience, Principal
+from .schema import ANY_READER, CLAUSE_PROPERTIES
 
 
-def _principal_filter(principal: Principal) -> Any:
-    parts = [Filter.by_property("acl_public").equal(True)]
-    if principal.email:
-        parts.append(Filter.by_property("acl_users").contains_any([principal.email]))
-    if principal.groups:
-        parts.append(Filter.by_property("acl_groups").contains_any(list(principal.groups)))
-    return parts[0] if len(parts) == 1 else Filter.any_of(parts)
+def _tokens(principal: Principal) -> list[str]:
+    return [
+        ANY_READER,
+        *(f"u:{identity}" for identity in sorted(principal.identities)),
+        *(f"g:{group}" for group in principal.groups),
+    ]
 
 
 def audience_filter(audience: Audience) -> Any:
     """A Weaviate filter for the chunks every principal of `audience` may read."""
-    if not audience.principals or not any(p.email or p.groups for p in audience.principals):
-        return Filter.by_property("acl_public").equal(True)
-    filters = [_principal_filter(p) for p in audience.principals]
-    return filters[0] if len(filters) == 1 else Filter.all_of(filters)
+    public = Filter.by_property("acl_public").equal(True)
+    if not audience.principals or not all(p.reads_restricted for p in audience.principals):
+        return public  # someone may read only public documents: so may the audience
+    clauses = [
+        Filter.by_property(name).contains_any(_tokens(principal))
+        for principal in audience.principals
+        for name in CLAUSE_PROPERTIES
+    ]
+    return Filter.any_of([public, Filter.all_of(clauses)])

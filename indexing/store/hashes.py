@@ -1,4 +1,5 @@
-"""Which version of each document is already indexed: content hashes kept in Redis.
+"""Which version of each document is already indexed: content hash and access fingerprint,
+kept in Redis.
 
 Uses LlamaIndex's Redis key-value store (the storage under its Redis docstore), one
 collection per Weaviate collection and source, so a full crawl can prune only its own source.
@@ -6,13 +7,24 @@ collection per Weaviate collection and source, so a full crawl can prune only it
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import redis
 import redis.asyncio
 from llama_index.storage.kvstore.redis import RedisKVStore
 
 
+@dataclass(frozen=True)
+class Indexed:
+    """What is indexed of a document: its content hash and its access fingerprint ("" when
+    recorded before access lists were fingerprinted apart: rewritten on the next run)."""
+
+    content: str
+    access: str = ""
+
+
 class DocHashStore:
-    """doc_id -> content hash of the indexed version, for one collection and source."""
+    """doc_id -> what is indexed of it, for one collection and source."""
 
     def __init__(self, client: redis.Redis, collection: str, source: str) -> None:
         # Handing over an async client too keeps RedisKVStore from printing a warning to stdout.
@@ -20,14 +32,16 @@ class DocHashStore:
         self._kv = RedisKVStore(redis_client=client, async_redis_client=async_client)
         self._name = f"knowhere/{collection}/{source}/doc_hashes"
 
-    def all(self) -> dict[str, str]:
+    def all(self) -> dict[str, Indexed]:
         return {
-            doc_id: str(value["hash"]) for doc_id, value in self._kv.get_all(self._name).items()
+            doc_id: Indexed(str(value["hash"]), str(value.get("access", "")))
+            for doc_id, value in self._kv.get_all(self._name).items()
         }
 
-    def set_many(self, hashes: dict[str, str]) -> None:
-        if hashes:
-            self._kv.put_all([(d, {"hash": h}) for d, h in hashes.items()], self._name)
+    def set_many(self, indexed: dict[str, Indexed]) -> None:
+        if indexed:
+            values = [(d, {"hash": i.content, "access": i.access}) for d, i in indexed.items()]
+            self._kv.put_all(values, self._name)
 
     def delete(self, doc_ids: list[str]) -> None:
         for doc_id in doc_ids:

@@ -14,12 +14,23 @@ from typing import Any
 import weaviate
 from weaviate.classes.config import Configure, DataType, Property, Tokenization, VectorDistances
 
-from ..access.model import Access
+from ..access.model import PUBLIC, Access, Clause
+from ..errors import StoreError
 from .chunk import Chunk, Hit
+
+NOBODY = Access((Clause(),))  # a clause that lets nobody in
 
 TEXT_KEY = "text"
 SEARCHABLE = ["text", "title", "heading"]
-ACCESS_PROPERTIES = ["acl_users", "acl_groups", "acl_public"]
+
+# Access lists: one property per clause position, each holding "u:<user>" and "g:<group>"
+# tokens; a position without a clause holds ANY_READER, a clause that names nobody NO_READER.
+# A reader passes when, at every position, one of their tokens (or ANY_READER) is there.
+MAX_CLAUSES = 6
+CLAUSE_PROPERTIES = [f"acl_{i}" for i in range(MAX_CLAUSES)]
+ANY_READER = "*"
+NO_READER = "!"
+ACCESS_PROPERTIES = ["acl_public", *CLAUSE_PROPERTIES]
 RETURNED = [
     "text",
     "title",
@@ -31,6 +42,16 @@ RETURNED = [
     *ACCESS_PROPERTIES,
 ]
 STORED = [*RETURNED, "updated_at", "embedder", "meta"]
+
+
+def clause_property(position: int) -> Property:
+    return Property(
+        name=CLAUSE_PROPERTIES[position],
+        data_type=DataType.TEXT_ARRAY,
+        tokenization=Tokenization.FIELD,
+        index_searchable=False,
+    )
+
 
 # Descriptive metadata of the chunk's document as JSON: returned, neither searched nor filtered.
 META_PROPERTY = Property(
@@ -81,15 +102,8 @@ def create_collection(
             Property(name="updated_at", data_type=DataType.DATE),
             Property(name="embedder", data_type=text, tokenization=Tokenization.FIELD),
             # Access control, filled by connectors that know page/ticket permissions.
-            Property(
-                name="acl_users", data_type=DataType.TEXT_ARRAY, tokenization=Tokenization.FIELD
-            ),
-            Property(
-                name="acl_groups",
-                data_type=DataType.TEXT_ARRAY,
-                tokenization=Tokenization.FIELD,
-            ),
             Property(name="acl_public", data_type=DataType.BOOL),
+            *(clause_property(i) for i in range(MAX_CLAUSES)),
             META_PROPERTY,
         ],
     )
@@ -102,21 +116,41 @@ def collection_name(index: str, embedder: str) -> str:
 
 
 def access_properties(access: Access) -> dict[str, Any]:
-    """An access list as the collection stores it."""
-    return {
-        "acl_public": access.public,
-        "acl_users": sorted(access.users),
-        "acl_groups": sorted(access.groups),
-    }
+    """An access list as the collection stores it (StoreError beyond MAX_CLAUSES clauses)."""
+    if len(access.clauses) > MAX_CLAUSES:
+        raise StoreError(
+            f"{len(access.clauses)} access clauses (restricted levels): at most {MAX_CLAUSES} "
+            "can be stored, so this document is not indexed"
+        )
+    props: dict[str, Any] = {"acl_public": access.public}
+    for position, name in enumerate(CLAUSE_PROPERTIES):
+        if position >= len(access.clauses):
+            props[name] = [ANY_READER]
+            continue
+        clause = access.clauses[position]
+        tokens = [f"u:{u}" for u in sorted(clause.users)] + [
+            f"g:{g}" for g in sorted(clause.groups)
+        ]
+        props[name] = tokens or [NO_READER]
+    return props
 
 
 def stored_access(props: dict[str, Any]) -> Access:
-    """The access list of stored properties (a missing flag counts as public, as written)."""
-    return Access(
-        props.get("acl_public") is not False,
-        frozenset(props.get("acl_users") or ()),
-        frozenset(props.get("acl_groups") or ()),
-    )
+    """The access list of stored properties. Whatever cannot be read back is closed: a chunk
+    written before clauses existed, and not yet rewritten, reads as public only if it was."""
+    if props.get("acl_public") is True:
+        return PUBLIC
+    clauses = []
+    for name in CLAUSE_PROPERTIES:
+        tokens = props.get(name)
+        if not tokens:
+            return NOBODY  # no clause data (an older chunk): nobody, until it is rewritten
+        if list(tokens) == [ANY_READER]:
+            continue
+        users = [t[2:] for t in tokens if t.startswith("u:")]
+        groups = [t[2:] for t in tokens if t.startswith("g:")]
+        clauses.append(Clause.of(users, groups))
+    return Access(tuple(clauses)) if clauses else NOBODY
 
 
 def chunk_properties(chunk: Chunk) -> dict[str, Any]:

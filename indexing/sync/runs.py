@@ -239,13 +239,3 @@ class SyncRuns(SqlStore):
             if source:
                 query = query.where(RunRow.source == source)
             return [_run(row) for row in session.scalars(query).all()]
-
-    def last_finished_start(self, source: str) -> datetime | None:
-        """When the newest finished run of `source` started: changes since then are new."""
-        with self._session() as session:
-            moment = session.scalar(
-                select(func.max(RunRow.started_at)).where(
-                    RunRow.source == source, RunRow.status == "finished"
-                )
-            )
-        return _utc(moment)

@@ -1,9 +1,10 @@
-"""Where an export's changed documents wait for their batches: one Redis area per run.
+"""Where a run keeps what its batches and its end need: one Redis area per run.
 
 An export can only be read whole, so the run that plans reads it once, stages the documents
 that changed (and their ticket pairs) here, and sends batches of ids; a batch on any worker
-reads its documents back. The export's full id list is staged too, for a full run's prune, so
-nothing reads the export a second time. The area expires on its own if a run never finishes.
+reads its documents back. The source's full id list is staged too (an export's, or a
+listing's) for the prune at the end, so nothing reads or lists the source a second time.
+The area expires on its own if a run never finishes.
 """
 
 from __future__ import annotations
@@ -34,9 +35,7 @@ class RunStaging:
     def _listing(self) -> str:
         return f"{self.prefix}:listing"
 
-    def stage(
-        self, documents: list[Document], pairs: dict[str, TicketPair], listing: set[str]
-    ) -> None:
+    def stage(self, documents: list[Document], pairs: dict[str, TicketPair]) -> None:
         pipe = self.client.pipeline()
         for document in documents:
             record = {"text": document.text, "metadata": document.metadata}
@@ -44,9 +43,17 @@ class RunStaging:
             if pair is not None:
                 record["pair"] = asdict(pair)
             pipe.hset(self._documents, document.id_, json.dumps(record, ensure_ascii=False))
-        if listing:
-            pipe.sadd(self._listing, *listing)
         pipe.expire(self._documents, self.ttl_s)
+        pipe.execute()
+
+    def stage_listing(self, listing: set[str] | None) -> None:
+        """Every document the source holds now; None (nothing staged): do not prune."""
+        if not listing:
+            return
+        pipe = self.client.pipeline()
+        for part in _slices(sorted(listing), 10_000):
+            pipe.sadd(self._listing, *part)
+        pipe.set(f"{self._listing}:complete", 1, ex=self.ttl_s)
         pipe.expire(self._listing, self.ttl_s)
         pipe.execute()
 
@@ -65,8 +72,15 @@ class RunStaging:
                 loaded.pairs.append(TicketPair(**record["pair"]))
         return loaded
 
-    def listing(self) -> set[str]:
+    def listing(self) -> set[str] | None:
+        """The staged listing, or None when none was staged (incomplete: do not prune)."""
+        if not self.client.exists(f"{self._listing}:complete"):
+            return None
         return {m.decode() for m in self.client.smembers(self._listing)}  # type: ignore[union-attr]
 
     def clear(self) -> None:
-        self.client.delete(self._documents, self._listing)
+        self.client.delete(self._documents, self._listing, f"{self._listing}:complete")
+
+
+def _slices(items: list[str], size: int) -> list[list[str]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]

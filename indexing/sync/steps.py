@@ -8,8 +8,10 @@ sources sync`) and spread over Celery workers (`sync_source` → one task per ba
   `KNOWHERE_SYNC_LOCK_SECONDS` and the next run abandons the dead one and starts afresh.
 - Batches are idempotent: chunk ids are deterministic, unchanged documents are skipped by
   their content hash, and a batch's outcome is recorded once even if it is delivered twice.
-- Incremental runs look at what changed since the last finished run started; full runs fetch
-  everything (catching changed permissions) and prune what the source no longer holds.
+- Every run lists the whole source: incremental runs fetch what changed, rewrite access lists
+  that changed without an edit in place, and prune what the source no longer holds; full runs
+  fetch everything. A listing that is incomplete (a file that cannot be read) or empty never
+  prunes.
 - A listing source (Confluence) plans batches of ids that the batches fetch; an export (ticket
   files) is read once by the planner and its changed documents are staged for the batches.
 """
@@ -26,12 +28,12 @@ import redis
 
 from ..errors import Busy, KnowhereError
 from ..failures import Failure
-from ..ingest.documents import content_hash
+from ..ingest.documents import access_of, content_hash
 from ..ingest.indexer import Indexer
 from ..progress import Progress
 from ..sources.interfaces import Connector, ExportConnector, Loaded, Plan
 from ..sources.tickets.pairs import TicketPairs
-from ..store.hashes import DocHashStore, SourceVersions
+from ..store.hashes import DocHashStore, Indexed, SourceVersions
 from .lock import SourceLock
 from .runs import Counts, Run, SyncRuns
 from .staging import RunStaging
@@ -78,14 +80,19 @@ def _plan_export(context: SyncContext, run_id: str, connector: ExportConnector) 
     """Read the export once; stage what changed for the batches, and the listing for prune."""
     export = connector.read()
     known = context.hashes.all()
-    todo = [d for d in export.documents if known.get(d.id_) != content_hash(d)]
-    context.staging(run_id).stage(todo, export.pairs, {d.id_ for d in export.documents})
+    todo = [
+        d
+        for d in export.documents
+        if known.get(d.id_) != Indexed(content_hash(d), access_of(d).fingerprint())
+    ]
+    context.staging(run_id).stage(todo, export.pairs)
     ids = [d.id_ for d in todo]
     batches = [
         {"ids": ids[start : start + context.batch_size]}
         for start in range(0, len(ids), context.batch_size)
     ]
-    return Plan(batches, export.failures, len(export.documents) - len(todo))
+    listing = {d.id_ for d in export.documents} if export.complete else None
+    return Plan(batches, export.failures, len(export.documents) - len(todo), listing)
 
 
 def begin(context: SyncContext, full: bool) -> tuple[str, list[dict[str, Any]]]:
@@ -99,12 +106,9 @@ def begin(context: SyncContext, full: bool) -> tuple[str, list[dict[str, Any]]]:
         if isinstance(connector, ExportConnector):
             plan = _plan_export(context, run_id, connector)
         else:
-            versions = context.versions.all()
-            # Nothing known of this source in this index (new source, new collection): list all.
-            since = (
-                None if full or not versions else context.runs.last_finished_start(context.source)
-            )
-            plan = connector.plan(full, since, versions)
+            accesses = {doc_id: i.access for doc_id, i in context.hashes.all().items()}
+            plan = connector.plan(full, context.versions.all(), accesses)
+        context.staging(run_id).stage_listing(plan.listing)
         context.runs.planned(run_id, len(plan.batches), plan.failures, plan.unchanged)
     except Exception as err:
         _abort(context, run_id, token, err)
@@ -121,6 +125,8 @@ def load(context: SyncContext, run_id: str, payload: dict[str, Any]) -> Loaded:
 
 def _store(context: SyncContext, loaded: Loaded, indexer: Indexer) -> tuple[Counts, list[Failure]]:
     report = indexer.index(loaded.documents, prune=False)
+    if loaded.access:
+        report.access_updated += indexer.update_access(loaded.access)
     failed = {f.item for f in report.failed}
     context.versions.set_many({k: v for k, v in loaded.versions.items() if k not in failed})
     if loaded.pairs:
@@ -128,7 +134,7 @@ def _store(context: SyncContext, loaded: Loaded, indexer: Indexer) -> tuple[Coun
     errors = loaded.failures + report.failed
     counts = Counts(
         added=report.added,
-        updated=report.updated,
+        updated=report.updated + report.access_updated,
         unchanged=report.unchanged,
         failed=len(errors),
         embedded=report.texts_embedded,
@@ -170,30 +176,27 @@ def fail_batch(
     return context.runs.record_batch(run_id, number, Counts(failed=len(errors)), errors)
 
 
-def _listing(context: SyncContext, run_id: str) -> set[str]:
-    if isinstance(context.connector, ExportConnector):
-        return context.staging(run_id).listing()
-    return context.connector.listing()
-
-
 def finish(context: SyncContext, indexer: Indexer, run_id: str) -> Run | None:
-    """Prune (full runs), total the counts and release the lock. Only the first caller acts."""
+    """Prune, total the counts and release the lock. Only the first caller acts."""
     token = context.runs.lock_token(run_id)
     run = context.runs.get(run_id)
     if token is None or run is None or not context.runs.claim_finish(run_id):
         return context.runs.get(run_id)
     try:
         deleted, problems = 0, []
-        if run.full:
-            current = _listing(context, run_id)
-            known = context.hashes.all()
-            if not current and known:
-                problems.append(
-                    Failure(context.source, "the source listed no documents: nothing was pruned")
-                )
-            else:
-                _, deleted = indexer.prune(current, known)
-                context.versions.delete([d for d in context.versions.all() if d not in current])
+        current = context.staging(run_id).listing()
+        known = context.hashes.all()
+        if current is None:
+            problems.append(
+                Failure(context.source, "the listing was incomplete: nothing was pruned")
+            )
+        elif not current and known:
+            problems.append(
+                Failure(context.source, "the source listed no documents: nothing was pruned")
+            )
+        else:
+            _, deleted = indexer.prune(current, known)
+            context.versions.delete([d for d in context.versions.all() if d not in current])
         context.runs.finish(run_id, "finished", deleted=deleted, errors=problems)
     except Exception as err:
         context.runs.finish(run_id, "failed", error=f"{type(err).__name__}: {err}")

@@ -20,7 +20,18 @@ from processes import bot_env, celery_worker, wait_for
 from pydantic import SecretStr
 from standins.confluence_standin import EMAIL, TOKEN, ConfluenceStandIn, generate_space
 
-from indexing import ChunkStore, Failure, Settings, SourceError, compose, jobs
+from indexing import (
+    Access,
+    Audience,
+    ChunkStore,
+    Clause,
+    Failure,
+    Principal,
+    Settings,
+    SourceError,
+    compose,
+    jobs,
+)
 from indexing.sources.confluence.client import ConfluenceAuth, ConfluenceClient
 from indexing.sources.tickets.documents import ticket_document
 from indexing.sources.tickets.formats import READERS
@@ -101,19 +112,23 @@ def write_sources(path: Path, site_url: str, spaces: str = "[ENG]", **extra: str
         "    type: jira-csv",
         f"    path: {FIXTURES / 'jira.csv'}",
         "    url: https://acme.atlassian.net",
+        "    access: {groups: [support]}",
         "  zendesk:",
         "    type: zendesk",
         f"    path: {FIXTURES / 'zendesk.json'}",
         "    url: https://acme.zendesk.com",
         "    personal_data: drop",
+        "    access: {groups: [support]}",
         "  servicenow:",
         "    type: servicenow-csv",
         f"    path: {FIXTURES / 'servicenow.csv'}",
         "    url: https://acme.service-now.com",
+        "    access: {users: [it-lead@example.com]}",
         "  helpdesk:",
         "    type: tickets-jsonl",
         f"    path: {FIXTURES / 'generic.jsonl'}",
         "    url_template: https://help.example.com/t/{id}",
+        "    access: {public: true}",
         "    mapping: {id: ticket, summary: title, description: body, status: state, "
         "resolution: answer, labels: tags, created: opened, resolved: closed}",
     ]
@@ -186,14 +201,23 @@ def test_a_space_is_synced_searchable_and_kept_current(settings, confluence, tmp
     assert meta["breadcrumb"] == "Engineering home" and meta["space"] == "ENG"
     assert meta["version"] == 1 and meta["author"] == "Ada Admin"
     assert guide.url.startswith(confluence.url + "/spaces/ENG/pages/")
-    assert guide.access.groups == {"engineering"} and not guide.access.public
+    engineering = Clause.of(groups=["engineering"])
+    assert guide.access == Access((engineering,))  # the space's read permission
 
-    # Restricted pages carry their access list: the page's own, intersected with its parent's.
+    # Confluence's rule: the space permission AND, at every restricted level, a listed user
+    # or a member of a listed group. Each level is a clause of its own.
     bands = next(cs[0] for cs in docs.values() if cs[0].title == "Salary bands")
-    assert bands.access.groups == {"eng-managers", "hr"}
-    assert bands.access.users == {"cto@example.com"} and not bands.access.public
+    bands_level = Clause.of(["acc-1", "cto@example.com"], ["hr", "eng-managers"])
+    assert set(bands.access.clauses) == {engineering, bands_level}
     exceptions = next(cs[0] for cs in docs.values() if cs[0].title == "Salary exceptions")
-    assert exceptions.access.groups == {"hr"} and not exceptions.access.users
+    assert set(exceptions.access.clauses) == {engineering, bands_level, Clause.of(groups=["hr"])}
+    hr_only = Principal.of("hanna@example.com", ["hr"])  # in hr, but not in engineering
+    both = Principal.of("erin@example.com", ["hr", "engineering"])
+    assert not Audience.of([hr_only]).may_read(exceptions.access)
+    assert Audience.of([both]).may_read(exceptions.access)
+    cto = Principal.of("", ["engineering"], ["acc-1"])  # known to Cloud by account id only
+    assert Audience.of([cto]).may_read(bands.access)
+    assert not Audience.of([cto]).may_read(exceptions.access)  # not in hr
 
     # One page edited: the next incremental sync fetches and embeds only that page.
     page = next(p for p in state.pages.values() if p.title == "Incident review template")
@@ -202,7 +226,7 @@ def test_a_space_is_synced_searchable_and_kept_current(settings, confluence, tmp
     second = jobs.sync_source(config, "wiki")
     assert second is not None and second.status == "finished"
     counts = second.counts
-    assert (counts.added, counts.updated, counts.unchanged, counts.failed) == (0, 1, 0, 0)
+    assert (counts.added, counts.updated, counts.unchanged, counts.failed) == (0, 1, 4, 0)
     after = chunks_by_doc(config)
     assert counts.embedded == len(after[f"wiki:page/{page.id}"]) > 0
     fetched = [r for r in state.requests[requests_before:] if "cql=id+in" in r]
@@ -213,20 +237,36 @@ def test_a_space_is_synced_searchable_and_kept_current(settings, confluence, tmp
     third = jobs.sync_source(config, "wiki")
     assert third is not None and third.counts.embedded == 0 and third.counts.updated == 0
 
-    # A page deleted and one archived: gone after the next full sync (prune).
+    # A restriction added without an edit (Confluence keeps the version): the next incremental
+    # sync rewrites that page's access lists in place, fetching and embedding nothing.
+    page.read_groups = ["sre"]
+    requests_before = len(state.requests)
+    fourth = jobs.sync_source(config, "wiki")
+    assert fourth is not None and (fourth.counts.updated, fourth.counts.embedded) == (1, 0)
+    assert not [r for r in state.requests[requests_before:] if "cql=id+in" in r]
+    restricted = chunks_by_doc(config)[f"wiki:page/{page.id}"]
+    assert {c.access for c in restricted} == {Access((engineering, Clause.of(groups=["sre"])))}
+    assert {c.text for c in restricted} == {c.text for c in after[f"wiki:page/{page.id}"]}
+
+    # A page trashed and one archived: gone after the next incremental sync (prune).
     gone = next(p for p in state.pages.values() if p.title == "Salary exceptions")
     gone.status = "trashed"
     archived = next(p for p in state.pages.values() if p.title == "Engineering home")
     archived.status = "archived"
-    full = jobs.sync_source(config, "wiki", full=True)
-    assert full is not None and full.counts.deleted == 2 and full.counts.embedded == 0
+    fifth = jobs.sync_source(config, "wiki")
+    assert fifth is not None and fifth.counts.deleted == 2 and fifth.counts.embedded == 0
     remaining = {cs[0].title for cs in chunks_by_doc(config).values()}
     assert remaining == {"Deploy guide", "Incident review template", "Salary bands"}
 
+    # A full sync fetches every page again and embeds nothing that did not change.
+    full = jobs.sync_source(config, "wiki", full=True)
+    assert full is not None and full.counts.embedded == 0 and full.counts.unchanged == 3
+
     status = knowhere(env, "sources", "status", "wiki", "--json")
     runs = json.loads(status.stdout)
-    assert [r["kind"] for r in runs] == ["full", "incremental", "incremental", "incremental"]
-    assert runs[0]["deleted"] == 2 and runs[-1]["added"] == 5
+    kinds = ["full", "incremental", "incremental", "incremental", "incremental", "incremental"]
+    assert [r["kind"] for r in runs] == kinds
+    assert runs[1]["deleted"] == 2 and runs[-1]["added"] == 5
     assert all(r["status"] == "finished" and r["finished_at"] for r in runs)
 
 
@@ -467,18 +507,6 @@ def _done_batches(runs, run_id: str) -> int:
                 )
             )
         )
-
-
-def test_sources_file_errors_are_clear(tmp_path):
-    from indexing import ConfigError, load_sources
-
-    bad = tmp_path / "sources.yml"
-    bad.write_text("sources:\n  wiki:\n    type: confluence\n    spaces: [ENG]\n")
-    with pytest.raises(ConfigError, match="source 'wiki': Confluence needs `url` and `spaces`"):
-        load_sources(bad)
-    bad.write_text("sources:\n  t:\n    type: excel\n    path: x.xlsx\n")
-    with pytest.raises(ConfigError, match="unknown type 'excel'"):
-        load_sources(bad)
 
 
 def test_beat_runs_each_source_on_its_schedule(tmp_path):

@@ -6,9 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from indexing import PUBLIC, PUBLIC_ONLY, Access, Audience, ConfigError, Principal
+from indexing import (
+    PUBLIC,
+    PUBLIC_ONLY,
+    Access,
+    Audience,
+    Clause,
+    ConfigError,
+    Principal,
+    StoreError,
+)
 from indexing.sources.folder import access_of, load_folder_rules
-from indexing.store.schema import access_properties, stored_access
+from indexing.store.schema import MAX_CLAUSES, access_properties, stored_access
 
 HR_ONLY = Access.restricted(users=["CEO@example.com "], groups=["HR"])
 ALICE = Principal.of("alice@example.com", ["hr"])
@@ -20,7 +29,31 @@ def test_an_access_list_survives_every_serialisation_on_its_way():
     assert Access.from_dict(HR_ONLY.to_dict()) == HR_ONLY
     assert stored_access(access_properties(HR_ONLY)) == HR_ONLY
     assert Access.from_dict(None) == PUBLIC  # no access list: public
-    assert HR_ONLY.users == {"ceo@example.com"} and HR_ONLY.groups == {"hr"}
+    assert HR_ONLY.clauses == (Clause(frozenset({"ceo@example.com"}), frozenset({"hr"})),)
+    layered = Access((Clause.of(groups=["staff"]), Clause.of(["acc-7"], ["hr"])))
+    assert Access.from_dict(layered.to_dict()) == layered
+    assert stored_access(access_properties(layered)) == layered
+    assert stored_access(access_properties(PUBLIC)) == PUBLIC
+
+
+def test_every_clause_must_let_the_reader_in():
+    """Confluence: the space's permission AND each restricted level's users or groups."""
+    space, page = Clause.of(groups=["engineering"]), Clause.of(["cto@example.com"], ["hr"])
+    access = Access((space, page))
+    assert Principal.of("erin@example.com", ["engineering", "hr"]).may_read(access)
+    assert not Principal.of("hanna@example.com", ["hr"]).may_read(access)  # no space permission
+    assert not Principal.of("cto@example.com").may_read(access)  # listed, not in engineering
+    assert Principal.of("cto@example.com", ["engineering"]).may_read(access)
+    assert Principal.of("", ["engineering"], ["CTO@example.com"]).may_read(access)  # another id
+
+
+def test_what_cannot_be_read_back_is_closed():
+    nobody = Access((Clause(),))
+    assert not Principal.of("ceo@example.com", ["hr"]).may_read(nobody)
+    assert not Audience.of([ALICE]).may_read(stored_access({"acl_public": False}))
+    too_deep = Access(tuple(Clause.of(groups=[f"g{i}"]) for i in range(MAX_CLAUSES + 1)))
+    with pytest.raises(StoreError, match="at most"):
+        access_properties(too_deep)
 
 
 def test_a_restricted_chunk_needs_every_member_of_the_audience_to_be_allowed():

@@ -20,6 +20,7 @@ SURFACE = {
     "Chunk",
     "ChunkStore",
     "Citation",
+    "Clause",
     "ConfigError",
     "DatasetError",
     "EmbeddedQuery",

@@ -1,19 +1,20 @@
-"""Confluence spaces as documents: listing, change detection, page → Document with access lists.
+"""Confluence spaces as documents: the listing, page → Document with its access list.
 
-- Listing: `/content?spaceKey=…&type=page&status=current` (ids and versions; archived and
-  deleted pages are absent, so comparing id lists finds what to prune).
-- Changes: CQL `lastmodified >= "…"`. CQL dates are read in the API user's time zone, so the
-  window is widened by `CQL_MARGIN` and version numbers decide what really changed.
-- Pages in batches: CQL `id in (…)` with the body, version, ancestors, labels, space, history
-  and read restrictions expanded, one request per batch.
+- Listing: `/content?spaceKey=…&type=page&status=current` with each page's version, ancestors
+  and read restrictions expanded (a hundred pages a request). Every run lists the whole space:
+  versions say which bodies to fetch, restrictions which access lists changed without an edit
+  (Confluence does not bump the version for those), and pages missing from the listing
+  (trashed, archived, deleted) are pruned.
+- Pages in batches: CQL `id in (…)` with the body, version, ancestors, labels, space and
+  history expanded, one request per batch.
 - Access: see `permissions`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from llama_index.core import Document
@@ -22,52 +23,70 @@ from ...access.model import Access
 from ...ingest.documents import ACCESS_KEY, document_id
 from . import attachments
 from .client import ConfluenceClient
-from .permissions import combine, restriction_level
+from .permissions import PermissionsUnreadable, restriction_level
 from .storage_format import storage_to_markdown
 
-CQL_MARGIN = timedelta(hours=15)  # largest UTC offset (+14) and a little more
 PAGE_EXPAND = ",".join(
-    [
-        "body.storage",
-        "version",
-        "ancestors",
-        "space",
-        "history",
-        "metadata.labels",
-        "restrictions.read.restrictions.user",
-        "restrictions.read.restrictions.group",
-    ]
+    ["body.storage", "version", "ancestors", "space", "history", "metadata.labels"]
 )
+RESTRICTIONS_EXPAND = "restrictions.read.restrictions.user,restrictions.read.restrictions.group"
+LIST_EXPAND = f"version,ancestors,{RESTRICTIONS_EXPAND}"
 LIST_LIMIT = 100
 
 
-def list_pages(client: ConfluenceClient, key: str) -> dict[str, int]:
-    """Every current page of a space: id → version number."""
+@dataclass(frozen=True)
+class ListedPage:
+    """A page as the listing shows it: enough to decide what to fetch and who may read it."""
+
+    id: str
+    title: str
+    version: int
+    ancestors: tuple[str, ...]  # ids, root first
+    level: Any  # its own read restriction (a Clause or None); unreadable: the reason, a str
+
+
+def _listed(page: dict[str, Any]) -> ListedPage:
+    level: Any
+    try:
+        restrictions = page["restrictions"]  # asked for: its absence is not "no restriction"
+        level = restriction_level(
+            restrictions.get("read") if isinstance(restrictions, dict) else restrictions
+        )
+    except (KeyError, PermissionsUnreadable) as err:
+        level = f"read restrictions unreadable ({err})"
+    return ListedPage(
+        str(page["id"]),
+        str(page.get("title", "")),
+        int(page.get("version", {}).get("number", 0)),
+        tuple(str(a["id"]) for a in page.get("ancestors", [])),
+        level,
+    )
+
+
+def list_pages(client: ConfluenceClient, key: str) -> dict[str, ListedPage]:
+    """Every current page of a space, with its version, ancestors and read restriction."""
     params = {
         "spaceKey": key,
         "type": "page",
         "status": "current",
-        "expand": "version",
+        "expand": LIST_EXPAND,
         "limit": LIST_LIMIT,
     }
-    return {
-        str(page["id"]): int(page.get("version", {}).get("number", 0))
-        for page in client.paginate("content", params, space=key)
-    }
+    listed = (_listed(page) for page in client.paginate("content", params, space=key))
+    return {page.id: page for page in listed}
 
 
-def cql_time(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M")
-
-
-def changed_pages(client: ConfluenceClient, key: str, since: datetime) -> dict[str, int]:
-    """Pages of a space modified since `since` (widened by CQL_MARGIN): id → version."""
-    cql = f'space = "{key}" and type = page and lastmodified >= "{cql_time(since - CQL_MARGIN)}"'
-    params = {"cql": cql, "expand": "version", "limit": LIST_LIMIT}
-    return {
-        str(page["id"]): int(page.get("version", {}).get("number", 0))
-        for page in client.paginate("content/search", params, space=key)
-    }
+def restriction_of(client: ConfluenceClient, key: str, page_id: str) -> Any:
+    """The read restriction of one page outside the listing (an archived ancestor, say)."""
+    data = client.get_json(
+        f"content/{page_id}/restriction/byOperation/read",
+        {"expand": "restrictions.user,restrictions.group"},
+        space=key,
+    )
+    try:
+        return restriction_level(data)
+    except PermissionsUnreadable as err:
+        return f"read restrictions of ancestor {page_id} unreadable ({err})"
 
 
 def fetch_pages(client: ConfluenceClient, key: str, ids: list[str]) -> list[dict[str, Any]]:
@@ -81,29 +100,12 @@ def fetch_pages(client: ConfluenceClient, key: str, ids: list[str]) -> list[dict
 
 @dataclass
 class PageReader:
-    """Turns fetched pages of one space into Documents (caching ancestors' restrictions)."""
+    """Turns fetched pages of one space into Documents."""
 
     client: ConfluenceClient
     source: str
     space_key: str
-    space: Access
     with_attachments: bool = False
-    _ancestor_levels: dict[str, Access | None] = field(default_factory=dict)
-
-    def _ancestor_level(self, page_id: str) -> Access | None:
-        if page_id not in self._ancestor_levels:
-            data = self.client.get_json(
-                f"content/{page_id}/restriction/byOperation/read",
-                {"expand": "restrictions.user,restrictions.group"},
-                space=self.space_key,
-            )
-            self._ancestor_levels[page_id] = restriction_level(data)
-        return self._ancestor_levels[page_id]
-
-    def access(self, page: dict[str, Any]) -> Access:
-        own = restriction_level(page.get("restrictions", {}).get("read"))
-        inherited = [self._ancestor_level(str(a["id"])) for a in page.get("ancestors", [])]
-        return combine([own, *inherited], self.space)
 
     def _attachment_text(self, page_id: str) -> Iterator[str]:
         listing = self.client.paginate(
@@ -118,8 +120,9 @@ class PageReader:
             if text:
                 yield f"# Attachment: {name}\n\n{text}"
 
-    def document(self, page: dict[str, Any]) -> Document:
-        """One page as a Document; ValueError names what is wrong with the page."""
+    def document(self, page: dict[str, Any], access: Access) -> Document:
+        """One page as a Document readable as `access` (worked out from the listing);
+        ValueError names what is wrong with the page."""
         page_id = str(page.get("id", ""))
         title = str(page.get("title", "")).strip()
         if not page_id or not title:
@@ -160,7 +163,7 @@ class PageReader:
             metadata["updated_at"] = datetime.fromisoformat(
                 str(version["when"]).replace("Z", "+00:00")
             ).isoformat()
-        metadata[ACCESS_KEY] = self.access(page).to_dict()
+        metadata[ACCESS_KEY] = access.to_dict()
         return Document(id_=page_doc_id(self.source, page_id), text=text, metadata=metadata)
 
 

@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ...access.model import Access
 from ...failures import Failure
+from ...ingest.documents import ACCESS_KEY
 from ..interfaces import Export
 from .documents import ticket_document, ticket_pair
 from .formats import Reader
@@ -15,7 +17,8 @@ from .people import People
 
 
 class TicketConnector:
-    """The export `files` of source `source`, read with `reader` (one of `formats.READERS`)."""
+    """The export `files` of source `source`, read with `reader` (one of `formats.READERS`);
+    every ticket is readable as `access` (the source's `access:`)."""
 
     def __init__(
         self,
@@ -24,7 +27,9 @@ class TicketConnector:
         reader: Reader,
         options: Mapping[str, Any],
         people: People,
+        access: Access,
     ) -> None:
+        self.access = access  # who may read every ticket of this source
         self.source = source
         self.files = files
         self.reader = reader
@@ -42,12 +47,14 @@ class TicketConnector:
                 results = list(self.reader(path, self.options))
             except (OSError, UnicodeDecodeError) as err:
                 export.failures.append(Failure(path.name, f"cannot read the file: {err}"))
+                export.complete = False
                 continue
             for result in results:
                 if isinstance(result, Failure):
                     export.failures.append(result)
                     continue
                 document = ticket_document(result, self.source, self.people)
+                document.metadata[ACCESS_KEY] = self.access.to_dict()
                 documents[document.id_] = document
                 pair = ticket_pair(result, self.source, self.people)
                 if pair is not None:
