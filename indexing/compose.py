@@ -11,6 +11,7 @@ import functools
 
 import redis
 import weaviate
+from pydantic import SecretStr
 
 from .access.groups import GroupDirectory
 from .answers.extractive import ExtractiveGenerator
@@ -22,6 +23,7 @@ from .answers.service import AnswerService
 from .embedding import models
 from .embedding.embedder import SentenceEmbedder
 from .errors import ConfigError
+from .infra.local_services import local_api_key
 from .infra.local_stack import LocalStack
 from .infra.redis import connect_redis
 from .ingest.chunking import StructuredChunker
@@ -55,10 +57,14 @@ EMBEDDERS_KEPT = 4  # models kept loaded per process (serving, previous, a candi
 
 
 def weaviate_endpoint(settings: Settings) -> WeaviateEndpoint:
+    """The configured Weaviate; the local one's key is the one generated into KNOWHERE_HOME."""
+    key = settings.weaviate_api_key
+    if key is None and settings.weaviate_url is None:
+        key = SecretStr(local_api_key(settings.home))
     return WeaviateEndpoint(
         settings.weaviate_url,
         settings.weaviate_grpc_url,
-        settings.weaviate_api_key,
+        key,
         settings.weaviate_http_port,
         settings.weaviate_grpc_port,
     )

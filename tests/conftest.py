@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from indexing import Settings
 from indexing.infra.local_services import (
@@ -26,6 +27,7 @@ from indexing.infra.local_services import (
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples" / "kb"
 TEST_MODEL = "all-MiniLM-L6-v2"
+WEAVIATE_KEY = f"test-weaviate-{uuid.uuid4().hex}"  # the tests' Weaviate wants it on every call
 
 
 def _real_home() -> Path:
@@ -54,7 +56,7 @@ def running(name: str, server, env: dict[str, str] | None, data: Path) -> Iterat
 def weaviate_server(tmp_path_factory) -> Iterator[WeaviateProcess]:
     data = tmp_path_factory.mktemp("weaviate")
     server = WeaviateProcess.with_cluster_ports(
-        _weaviate_binary(), data, free_port(), free_port(), free_port_block(4)
+        _weaviate_binary(), data, free_port(), free_port(), free_port_block(4), WEAVIATE_KEY
     )
     with running("Weaviate", server, server.env(), data):
         yield server
@@ -76,6 +78,7 @@ def settings(weaviate_server, redis_server, tmp_path) -> Settings:
         weaviate_http_port=weaviate_server.http_port,
         weaviate_grpc_port=weaviate_server.grpc_port,
         redis_url=redis_server.url,
+        weaviate_api_key=SecretStr(WEAVIATE_KEY),
         collection=f"Test_{uuid.uuid4().hex[:12]}",
         embed_model=TEST_MODEL,
         hybrid_alpha=0.8,
@@ -193,6 +196,7 @@ def company_settings(weaviate_server, redis_server, tmp_path_factory) -> Setting
         weaviate_http_port=weaviate_server.http_port,
         weaviate_grpc_port=weaviate_server.grpc_port,
         redis_url=redis_server.url,
+        weaviate_api_key=SecretStr(WEAVIATE_KEY),
         collection=f"Bot_{uuid.uuid4().hex[:12]}",
         embed_model=TEST_MODEL,
         groups_file=fixtures / "groups.yml",

@@ -49,10 +49,19 @@ class TeamsBot:
 
 
 def auth_configuration(settings: Settings) -> AgentAuthConfiguration:
-    """Who may call /api/messages: Bot Framework tokens for our app id, or anyone (dev only)."""
+    """Who may call /api/messages: Bot Framework tokens for our app id from an accepted issuer
+    (Bot Framework, or our tenant's Entra ID), or anyone (local development only).
+
+    Every setting a secured bot needs is checked here, at start, so a bot never starts and
+    then fails every reply."""
     password = settings.teams_app_password
     if not settings.teams_anonymous:
-        for name, value in (("APP_ID", settings.teams_app_id), ("APP_PASSWORD", password)):
+        required = (
+            ("APP_ID", settings.teams_app_id),
+            ("APP_PASSWORD", password),
+            ("TENANT_ID", settings.teams_tenant_id),
+        )
+        for name, value in required:
             if not value:
                 raise ConfigError(
                     f"KNOWHERE_TEAMS_{name} is not set (from the Azure Bot registration; for "
@@ -63,6 +72,7 @@ def auth_configuration(settings: Settings) -> AgentAuthConfiguration:
         tenant_id=settings.teams_tenant_id,
         client_secret=password.get_secret_value() if password else None,
         anonymous_allowed=settings.teams_anonymous,
+        validate_issuer=not settings.teams_anonymous,  # the SDK leaves it off by default
     )
 
 

@@ -3,10 +3,16 @@
 Teams shows each `[n]` as a citation pill from the schema.org `Message` entity (title ≤ 80,
 abstract ≤ 160 characters, at most 20 citations), labels the message "AI generated", and
 with `feedbackLoopEnabled` shows its like/dislike buttons.
+
+Documents are data: the text of an answer (and a source's title) may come from any page, so
+it is escaped before Teams renders it as Markdown. A `[Re-authenticate](https://evil)` in a
+page arrives as plain text, a bare address as code (not a link), and HTML as text; the only
+links in a message are the citations' own.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from microsoft_agents.activity import Activity, ActivityTypes, Entity
@@ -14,6 +20,22 @@ from microsoft_agents.activity import Activity, ActivityTypes, Entity
 from indexing import Answer
 
 MAX_CITATIONS = 20
+_MARKUP = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+_CITATION = re.compile(r"\\\[(\d+)\\\]")
+_ADDRESS = re.compile(r"\b(?:https?|ftp|file|mailto):[^\s`)\]]+|\bwww\.[^\s`)\]]+", re.I)
+
+
+def escape(text: str) -> str:
+    """`text` shown as written: no Markdown, HTML or links of its own; [n] markers stay."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    parts = []
+    last = 0
+    for match in _ADDRESS.finditer(text):
+        parts.append(_MARKUP.sub(r"\\\1", text[last : match.start()]))
+        parts.append(f"`{match.group(0)}`")  # code is never turned into a link
+        last = match.end()
+    parts.append(_MARKUP.sub(r"\\\1", text[last:]))
+    return _CITATION.sub(r"[\1]", "".join(parts))
 
 
 def _clip(text: str, limit: int) -> str:
@@ -45,9 +67,10 @@ def citation_entity(answer: Answer) -> dict[str, Any]:
 
 
 def answer_activity(answer: Answer) -> Activity:
-    text = answer.text
+    text = escape(answer.text)
     if not answer.found and answer.citations:
-        text += "\n\n" + "\n".join(f"- {c.label or c.title} [{c.number}]" for c in answer.citations)
+        closest = (f"- {escape(c.label or c.title)} [{c.number}]" for c in answer.citations)
+        text += "\n\n" + "\n".join(closest)
     return Activity(
         type=ActivityTypes.message,
         text=text,

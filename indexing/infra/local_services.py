@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -37,6 +38,18 @@ def free_port_block(count: int) -> int:
     raise OSError(f"no block of {count} free consecutive ports found")
 
 
+def local_api_key(home: Path) -> str:
+    """The local Weaviate's API key, generated once into `home` (readable by its owner only)."""
+    path = home / "secrets" / "weaviate-api-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.chmod(0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
@@ -59,13 +72,22 @@ class WeaviateProcess:
     data_port: int
     raft_port: int
     raft_rpc_port: int
+    api_key: str  # every request must carry it: an open port gives nothing
 
     @classmethod
     def with_cluster_ports(
-        cls, binary: Path, data_dir: Path, http_port: int, grpc_port: int, base: int
+        cls,
+        binary: Path,
+        data_dir: Path,
+        http_port: int,
+        grpc_port: int,
+        base: int,
+        api_key: str,
     ) -> WeaviateProcess:
         """Gossip, data, Raft and Raft RPC on `base` … `base + 3`."""
-        return cls(binary, data_dir, http_port, grpc_port, base, base + 1, base + 2, base + 3)
+        return cls(
+            binary, data_dir, http_port, grpc_port, base, base + 1, base + 2, base + 3, api_key
+        )
 
     @property
     def url(self) -> str:
@@ -76,7 +98,12 @@ class WeaviateProcess:
         env.update(
             {
                 "PERSISTENCE_DATA_PATH": str(self.data_dir.resolve()),
-                "AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED": "true",
+                # API-key authentication, not anonymous access: HTTP is bound to loopback, but
+                # gRPC listens on every interface.
+                "AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED": "false",
+                "AUTHENTICATION_APIKEY_ENABLED": "true",
+                "AUTHENTICATION_APIKEY_ALLOWED_KEYS": self.api_key,
+                "AUTHENTICATION_APIKEY_USERS": "knowhere",
                 "AUTHORIZATION_ADMINLIST_ENABLED": "false",
                 "DEFAULT_VECTORIZER_MODULE": "none",
                 "ENABLE_MODULES": "",

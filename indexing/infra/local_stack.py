@@ -12,6 +12,7 @@ from .local_services import (
     WeaviateProcess,
     find_redis_binary,
     find_weaviate_binary,
+    local_api_key,
     redis_ready,
     start,
     stop_pid,
@@ -77,6 +78,7 @@ class LocalStack:
             self.weaviate_http_port,
             self.weaviate_grpc_port,
             base,
+            local_api_key(self.home),
         )
 
     def redis(self) -> RedisProcess:

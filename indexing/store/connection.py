@@ -15,7 +15,8 @@ from ..errors import ServiceUnavailable
 
 @dataclass(frozen=True)
 class WeaviateEndpoint:
-    """An external Weaviate (`url`, optional gRPC URL and API key) or the local one's ports."""
+    """An external Weaviate (`url`, optional gRPC URL and API key) or the local one's ports
+    (and its generated API key)."""
 
     url: str | None = None
     grpc_url: str | None = None
@@ -55,10 +56,12 @@ def connect(endpoint: WeaviateEndpoint) -> weaviate.WeaviateClient:
                 auth_credentials=Auth.api_key(key.get_secret_value()) if key else None,
                 additional_config=timeout,
             )
+        key = endpoint.api_key
         return weaviate.connect_to_local(
             host="127.0.0.1",
             port=endpoint.http_port,
             grpc_port=endpoint.grpc_port,
+            auth_credentials=Auth.api_key(key.get_secret_value()) if key else None,
             additional_config=timeout,
         )
     except WeaviateBaseError as err:

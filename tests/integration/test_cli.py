@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from indexing.infra.local_services import free_port, free_port_block, port_open
@@ -131,7 +132,7 @@ def test_api_key_of_an_external_weaviate_never_appears_in_errors(settings_env):
 
 def test_services_up_status_and_down_run_local_weaviate_and_redis(settings_env, tmp_path):
     env = {
-        **settings_env,
+        **{k: v for k, v in settings_env.items() if k != "KNOWHERE_WEAVIATE_API_KEY"},
         "KNOWHERE_HOME": str(tmp_path / "home"),
         "KNOWHERE_WEAVIATE_HTTP_PORT": str(free_port()),
         "KNOWHERE_WEAVIATE_GRPC_PORT": str(free_port()),
@@ -147,6 +148,20 @@ def test_services_up_status_and_down_run_local_weaviate_and_redis(settings_env, 
         assert status.stdout.count("ready at") == 2
         data = Path(env["KNOWHERE_HOME"]) / "data"
         assert (data / "weaviate").is_dir() and (data / "redis").is_dir()
+
+        # An open port gives nothing: the local Weaviate wants the key generated into the home.
+        key_file = Path(env["KNOWHERE_HOME"]) / "secrets" / "weaviate-api-key"
+        key = key_file.read_text().strip()
+        assert len(key) >= 32 and key_file.stat().st_mode & 0o077 == 0
+        schema = f"http://127.0.0.1:{env['KNOWHERE_WEAVIATE_HTTP_PORT']}/v1/schema"
+        assert httpx.get(schema).status_code == 401
+        assert httpx.get(schema, headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert httpx.get(schema, headers={"Authorization": f"Bearer {key}"}).status_code == 200
+        assert key not in up.stdout + up.stderr + status.stdout + status.stderr
+        listed = knowhere(env, "embedder", "list")  # the CLI finds the key by itself
+        assert listed.returncode == 0, listed.stderr
+        logs = Path(env["KNOWHERE_HOME"]) / "logs"
+        assert all(key not in log.read_text(errors="replace") for log in logs.glob("*.log"))
     finally:
         down = knowhere(env, "services", "down")
     assert "weaviate" in down.stdout and "redis" in down.stdout

@@ -18,6 +18,7 @@ from indexing.infra.local_services import free_port
 SALARY_QUESTION = "What is the salary band for software engineers?"
 ALICE_CHAT, GENERAL = "a:1alice-personal-chat", "19:general@thread.tacv2"
 TEAM = "19:team-northwind@thread.tacv2"
+TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 HR_TEAM, HR_CHANNEL = "19:team-hr@thread.tacv2", "19:hr-general@thread.tacv2"
 
 
@@ -50,6 +51,7 @@ def secured_bot(company_settings: Settings, teams: TeamsStandIn) -> Iterator[str
         company_settings,
         KNOWHERE_TEAMS_APP_ID=APP_ID,
         KNOWHERE_TEAMS_APP_PASSWORD="test-client-secret",
+        KNOWHERE_TEAMS_TENANT_ID=TENANT_ID,
         KNOWHERE_TEAMS_OPENID_METADATA_URL=teams.metadata_url,
     )
     log_path = company_settings.home / "teams-secured-bot.log"
@@ -228,8 +230,32 @@ def test_requests_without_a_valid_bot_framework_token_are_refused(secured_bot, t
     assert post(bot, teams, body, token=teams.token(trusted=False)).status_code == 401
     assert post(bot, teams, body, token=teams.token(audience="someone-else")).status_code == 401
     assert post(bot, teams, body, token=teams.token(lifetime=-3600)).status_code == 401
+    forged = teams.token(issuer="https://sts.windows.net/00000000-0000-0000-0000-00000000bad1/")
+    assert post(bot, teams, body, token=forged).status_code == 401  # an issuer we do not accept
     time.sleep(0.5)
     assert replies_to(teams, body) == []
+    assert post(bot, teams, body, token=teams.token()).status_code != 401  # Bot Framework's
+
+
+def test_a_secured_bot_without_its_tenant_id_refuses_to_start(company_settings, teams, tmp_path):
+    import subprocess
+    import sys
+
+    env = bot_env(
+        company_settings,
+        KNOWHERE_TEAMS_APP_ID=APP_ID,
+        KNOWHERE_TEAMS_APP_PASSWORD="test-client-secret",
+    )
+    started = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "teams", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert started.returncode == 1
+    assert "KNOWHERE_TEAMS_TENANT_ID is not set" in started.stderr
+    assert "test-client-secret" not in started.stderr + started.stdout
 
 
 def test_the_same_activity_delivered_twice_is_answered_once(bot, teams):

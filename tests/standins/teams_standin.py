@@ -181,10 +181,16 @@ class TeamsStandIn:
     def service_url(self) -> str:
         return f"http://127.0.0.1:{self.connector.server_address[1]}/"
 
-    def token(self, audience: str = APP_ID, trusted: bool = True, lifetime: int = 600) -> str:
+    def token(
+        self,
+        audience: str = APP_ID,
+        trusted: bool = True,
+        lifetime: int = 600,
+        issuer: str = ISSUER,
+    ) -> str:
         now = int(time.time())
         claims = {
-            "iss": ISSUER,
+            "iss": issuer,
             "aud": audience,
             "iat": now,
             "nbf": now - 5,

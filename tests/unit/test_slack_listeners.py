@@ -159,10 +159,13 @@ def test_the_slash_command_answers_privately_with_a_share_button():
     assert "share_answer" in {e["action_id"] for e in actions_block["elements"]}
 
 
-def _stored(bot: SimpleNamespace, access: Access) -> None:
-    bot.answer_log.get.return_value = SimpleNamespace(id="answer-1", answer=answer())
+def _stored(bot: SimpleNamespace, access: Access, uncited: Access = PUBLIC) -> None:
+    """An answer citing c1 (readable as `access`), made from c1 and c2 (`uncited`)."""
+    made_from = Answer("q?", "28 days [1].", [citation()], "extractive", retrieved=["c1", "c2"])
+    bot.answer_log.get.return_value = SimpleNamespace(id="answer-1", answer=made_from)
     hit = Hit("c1", "kb:v", "28 days.", "Vacation", "", "https://wiki/v", "kb", 0, 1.0)
-    bot.store.fetch.return_value = [Hit(**{**hit.__dict__, "access": access})]
+    other = Hit(**{**hit.__dict__, "chunk_id": "c2", "access": uncited})
+    bot.store.fetch.return_value = [Hit(**{**hit.__dict__, "access": access}), other]
 
 
 def test_sharing_is_refused_when_someone_in_the_channel_may_not_read_a_source():
@@ -182,6 +185,25 @@ def test_sharing_is_refused_when_someone_in_the_channel_may_not_read_a_source():
 
     client.chat_postMessage.assert_not_awaited()
     assert client.chat_postEphemeral.await_args.kwargs["text"] == actions.CANNOT_SHARE
+
+
+def test_sharing_is_refused_when_an_uncited_passage_the_answer_was_made_from_is_restricted():
+    bot, client = fake_bot(), slack_client()
+    _stored(bot, PUBLIC, uncited=Access.restricted(groups=["hr"]))
+    body = {"user": {"id": "U1"}, "channel": {"id": "C1"}}
+
+    run(
+        actions.share_answer(
+            ack=AsyncMock(),
+            body=body,
+            action={"value": "answer-1"},
+            client=client,
+            context=context(bot),
+        )
+    )
+
+    assert bot.store.fetch.call_args.args[0] == ["c1", "c2"]
+    client.chat_postMessage.assert_not_awaited()
 
 
 def test_sharing_posts_the_answer_when_everyone_may_read_its_sources():

@@ -22,7 +22,8 @@ CANNOT_SHARE = (
 async def share_answer(
     ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, context: Any
 ) -> None:
-    """Post a private answer to the channel, only if everyone there may read its sources."""
+    """Post a private answer to the channel, only if everyone there may read every passage the
+    answer was made from (not only the cited ones: the generator saw them all)."""
     await ack()
     bot = context["knowhere"]
     user = body["user"]["id"]
@@ -31,7 +32,8 @@ async def share_answer(
     if stored is None:
         return
     audience = await bot.people.channel(channel)
-    chunk_ids = [c.chunk_id for c in stored.answer.citations]
+    given = [*stored.answer.retrieved, *(c.chunk_id for c in stored.answer.citations)]
+    chunk_ids = list(dict.fromkeys(given))
     if not await asyncio.to_thread(readable_by, bot.store, chunk_ids, audience):
         await client.chat_postEphemeral(channel=channel, user=user, text=CANNOT_SHARE)
         return
