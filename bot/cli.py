@@ -15,6 +15,7 @@ from aiohttp import ClientSession, ClientTimeout, web
 
 from indexing import ChunkStore, ConfigError, KnowhereError, Settings, compose
 
+from .cache import SharedAudiences
 from .dedupe import Deduper
 from .runner import AnswerRunner, CeleryRunner, InlineRunner
 from .server import slack_routes, web_app
@@ -80,7 +81,11 @@ def slack(
         bot = SlackBot(
             runner=runner,
             answer_log=compose.open_answer_log(settings),
-            people=SlackPeople(client, compose.group_directory(settings)),
+            people=SlackPeople(
+                client,
+                compose.group_directory(settings),
+                SharedAudiences(settings.redis_url, "knowhere:audience:slack:"),
+            ),
             deduper=Deduper(settings.redis_url),
             store=ChunkStore(weaviate_client, settings.collection),
         )
@@ -104,6 +109,7 @@ def slack(
 
             async def close_connections(_: web.Application) -> None:
                 await bot.deduper.close()
+                await bot.people.close()
                 if client.session is not None:
                     await client.session.close()
 
@@ -136,7 +142,10 @@ def teams(
         bot = TeamsBot(
             runner=_runner(settings, weaviate_client),
             answer_log=compose.open_answer_log(settings),
-            people=TeamsPeople(compose.group_directory(settings)),
+            people=TeamsPeople(
+                compose.group_directory(settings),
+                SharedAudiences(settings.redis_url, "knowhere:audience:teams:"),
+            ),
             deduper=Deduper(settings.redis_url),
         )
     except KnowhereError as error:
@@ -149,6 +158,7 @@ def teams(
 
     async def close_connections(_: web.Application) -> None:
         await bot.deduper.close()
+        await bot.people.close()
 
     application.on_cleanup.append(close_connections)
     listen_host, listen_port = host or settings.bot_host, port or 3978

@@ -13,7 +13,17 @@ from typing import Protocol
 
 from celery import Celery
 
-from indexing import Answer, AnswerService, Audience, Settings, Turn, queues
+from indexing import (
+    Answer,
+    AnswerRequest,
+    AnswerService,
+    Audience,
+    ConfigError,
+    Settings,
+    Turn,
+    queues,
+    sign_request,
+)
 
 ANSWER_TIMEOUT_S = 120
 
@@ -41,9 +51,15 @@ class InlineRunner:
 
 
 class CeleryRunner:
-    """Sends the question to the `answers` queue and waits for the worker's answer."""
+    """Sends the question, signed, to the `answers` queue and waits for the worker's answer."""
 
     def __init__(self, settings: Settings) -> None:
+        self.key = settings.answer_signing_bytes()
+        if not self.key:
+            raise ConfigError(
+                "KNOWHERE_ANSWER_SIGNING_KEY is not set: the answer workers only answer "
+                "requests signed with it (set the same secret on the bots and the workers)"
+            )
         self.app = Celery("knowhere-bot", broker=settings.redis_url, backend=settings.redis_url)
         self.app.conf.update(
             task_serializer="json", result_serializer="json", accept_content=["json"]
@@ -52,11 +68,7 @@ class CeleryRunner:
     async def ask(self, question: str, audience: Audience, history: Sequence[Turn]) -> Answer:
         result = self.app.send_task(
             queues.ANSWER,
-            args=[
-                question,
-                audience.to_dict(),
-                [{"role": t.role, "text": t.text} for t in history],
-            ],
+            args=[sign_request(self.key, AnswerRequest(question, audience, list(history)))],
             queue=queues.ANSWERS,
             expires=ANSWER_TIMEOUT_S,  # nobody waits for an answer after that
         )

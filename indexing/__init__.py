@@ -10,6 +10,7 @@ from .access.groups import GroupDirectory
 from .access.model import PUBLIC, PUBLIC_ONLY, Access, Audience, Clause, Principal
 from .answers.answer import Answer, Citation
 from .answers.log import AnswerLog, FeedbackPair, StoredAnswer
+from .answers.requests import AnswerRequest, RequestRefused, sign_request, verify_request
 from .answers.service import AnswerService, Turn, strip_mentions
 from .answers.sharing import readable_by
 from .embedding.embedder import EmbeddedQuery, SentenceEmbedder
@@ -45,6 +46,7 @@ __all__ = [
     "Access",
     "Answer",
     "AnswerLog",
+    "AnswerRequest",
     "AnswerService",
     "Audience",
     "Busy",
@@ -68,6 +70,7 @@ __all__ = [
     "ModelError",
     "Principal",
     "Progress",
+    "RequestRefused",
     "Retriever",
     "Run",
     "SearchResult",
@@ -85,5 +88,7 @@ __all__ = [
     "load_sources",
     "open_vector_store",
     "readable_by",
+    "sign_request",
     "strip_mentions",
+    "verify_request",
 ]

@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     # Bots: answer in the bot process, or on Celery workers (the `answers` queue).
     answer_runner: Literal["inline", "celery"] = "inline"
     answer_threads: int = Field(default=1, ge=1)  # answers computed at once in a bot process
+    # Signs the bots' requests on the `answers` queue; workers answer only signed ones.
+    answer_signing_key: SecretStr | None = None
     bot_host: str = "127.0.0.1"
     bot_port: int = 3000
 
@@ -117,6 +119,10 @@ class Settings(BaseSettings):
 
     def answer_log_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'knowhere.db'}"
+
+    def answer_signing_bytes(self) -> bytes:
+        key = self.answer_signing_key
+        return key.get_secret_value().encode() if key else b""
 
     def personal_data_hmac_key(self) -> bytes:
         key = self.personal_data_key

@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples" / "kb"
 TEST_MODEL = "all-MiniLM-L6-v2"
 WEAVIATE_KEY = f"test-weaviate-{uuid.uuid4().hex}"  # the tests' Weaviate wants it on every call
+ANSWER_KEY = f"test-answers-{uuid.uuid4().hex}"  # signs the bots' requests to answer workers
 
 
 def _real_home() -> Path:
@@ -79,6 +80,7 @@ def settings(weaviate_server, redis_server, tmp_path) -> Settings:
         weaviate_grpc_port=weaviate_server.grpc_port,
         redis_url=redis_server.url,
         weaviate_api_key=SecretStr(WEAVIATE_KEY),
+        answer_signing_key=SecretStr(ANSWER_KEY),
         collection=f"Test_{uuid.uuid4().hex[:12]}",
         embed_model=TEST_MODEL,
         hybrid_alpha=0.8,

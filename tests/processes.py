@@ -30,6 +30,8 @@ def bot_env(settings: Settings, **extra: str) -> dict[str, str]:
     )
     if settings.weaviate_api_key:
         env["KNOWHERE_WEAVIATE_API_KEY"] = settings.weaviate_api_key.get_secret_value()
+    if settings.answer_signing_key:
+        env["KNOWHERE_ANSWER_SIGNING_KEY"] = settings.answer_signing_key.get_secret_value()
     if settings.groups_file:
         env["KNOWHERE_GROUPS_FILE"] = str(settings.groups_file)
     if settings.database_url:

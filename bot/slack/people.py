@@ -16,18 +16,24 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from indexing import Audience, GroupDirectory, Principal
 
-from ..cache import TTLCache
+from ..cache import SharedAudiences, TTLCache
 
 log = logging.getLogger(__name__)
 NOT_A_READER = None
 
 
 class SlackPeople:
-    def __init__(self, client: AsyncWebClient, groups: GroupDirectory, ttl_s: float = 120) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        groups: GroupDirectory,
+        channels: SharedAudiences,
+        ttl_s: float = 120,
+    ) -> None:
         self.client = client
         self.groups = groups
         self._users = TTLCache(ttl_s)
-        self._channels = TTLCache(ttl_s)
+        self._channels = channels  # shared by every replica
         self._lookups = asyncio.Semaphore(8)
 
     async def principal(self, user_id: str) -> Principal | None:
@@ -60,9 +66,9 @@ class SlackPeople:
 
     async def channel(self, channel_id: str) -> Audience:
         """Everyone in the channel: only what every member may read."""
-        cached, value = self._channels.get(channel_id)
-        if cached:
-            return value
+        cached = await self._channels.get(channel_id)
+        if cached is not None:
+            return cached
         try:
             members = await self._members(channel_id)
         except SlackApiError as err:
@@ -74,12 +80,15 @@ class SlackPeople:
             return Audience()
         principals = await asyncio.gather(*(self.principal(m) for m in members))
         audience = Audience.of(p for p in principals if p is not None)
-        self._channels.put(channel_id, audience)
+        await self._channels.put(channel_id, audience)
         return audience
 
-    def forget_channel(self, channel_id: str) -> None:
-        """Membership changed: the next answer there reads the member list again."""
-        self._channels.drop(channel_id)
+    async def close(self) -> None:
+        await self._channels.close()
+
+    async def forget_channel(self, channel_id: str) -> None:
+        """Membership changed: the next answer there, in any replica, reads the list again."""
+        await self._channels.drop(channel_id)
 
     async def _members(self, channel_id: str) -> list[str]:
         members: list[str] = []

@@ -32,7 +32,7 @@ from indexing import AnswerLog, ConfigError, Settings
 from ..dedupe import Deduper
 from ..feedback import reaction_label, record_reaction
 from ..runner import AnswerRunner
-from .people import TeamsPeople, conversation_key
+from .people import TeamsPeople, membership_keys
 from .render import answer_activity
 
 log = logging.getLogger(__name__)
@@ -148,18 +148,18 @@ def build_agent(
 
     @agent.conversation_update("membersAdded")
     async def on_members_added(context: TurnContext, _: TurnState) -> None:
-        _forget(bot, context)
+        await _forget(bot, context)
 
     @agent.conversation_update("membersRemoved")
     async def on_members_removed(context: TurnContext, _: TurnState) -> None:
-        _forget(bot, context)
+        await _forget(bot, context)
 
     return agent, adapter
 
 
-def _forget(bot: TeamsBot, context: TurnContext) -> None:
+async def _forget(bot: TeamsBot, context: TurnContext) -> None:
     """Membership changed: never answer for the old member list."""
-    bot.people.forget(conversation_key(context.activity))
+    await bot.people.forget(membership_keys(context.activity))
 
 
 def _user(context: TurnContext) -> str:

@@ -2,7 +2,8 @@
 
 A user's e-mail (or user principal name) from the conversation's member list is their
 identity; groups come from the group directory. In a channel or group chat the audience is
-every member, so only what all of them may read is used.
+every member (of the channel itself, which in a shared or private channel is not the team's
+roster), so only what all of them may read is used.
 """
 
 from __future__ import annotations
@@ -15,18 +16,31 @@ from microsoft_agents.hosting.core import TurnContext
 
 from indexing import Audience, GroupDirectory, Principal
 
-from ..cache import TTLCache
+from ..cache import SharedAudiences, TTLCache
 
 log = logging.getLogger(__name__)
 CONNECTOR_CLIENT_KEY = "ConnectorClient"  # where the adapter keeps the turn's connector client
 PAGE_SIZE = 200
 
 
+def _channel_data(activity: Any) -> dict[str, Any]:
+    return activity.channel_data if isinstance(activity.channel_data, dict) else {}
+
+
 def conversation_key(activity: Any) -> str:
-    """The team's id for a channel (members belong to the team), else the conversation's."""
-    data: dict[str, Any] = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    """Whose members see an answer: the channel's own (a private or shared channel's members
+    are not the team's roster), else the group chat's."""
+    channel = (_channel_data(activity).get("channel") or {}).get("id")
+    return str(channel or activity.conversation.id).split(";", 1)[0]
+
+
+def membership_keys(activity: Any) -> set[str]:
+    """Every cached audience a membership change may concern: the channel's, the team's
+    (a team member leaving leaves its standard channels) and the conversation's."""
+    data = _channel_data(activity)
+    keys = {conversation_key(activity), str(activity.conversation.id).split(";", 1)[0]}
     team = (data.get("team") or {}).get("id")
-    return str(team or activity.conversation.id)
+    return keys | ({str(team)} if team else set())
 
 
 def _email(account: ChannelAccount) -> str | None:
@@ -35,10 +49,12 @@ def _email(account: ChannelAccount) -> str | None:
 
 
 class TeamsPeople:
-    def __init__(self, groups: GroupDirectory, ttl_s: float = 120) -> None:
+    def __init__(
+        self, groups: GroupDirectory, conversations: SharedAudiences, ttl_s: float = 120
+    ) -> None:
         self.groups = groups
         self._users = TTLCache(ttl_s)
-        self._conversations = TTLCache(ttl_s)
+        self._conversations = conversations  # shared by every replica
 
     def _principal(self, account: ChannelAccount) -> Principal:
         principal = self.groups.principal(_email(account))
@@ -62,12 +78,12 @@ class TeamsPeople:
         return Audience.of([principal])
 
     async def conversation(self, context: TurnContext) -> Audience:
-        """Every member of the channel's team or of the group chat."""
+        """Every member of the channel, or of the group chat."""
         activity = context.activity
         key = conversation_key(activity)
-        cached, audience = self._conversations.get(key)
-        if cached:
-            return audience
+        cached = await self._conversations.get(key)
+        if cached is not None:
+            return cached
         client: Any = context.turn_state[CONNECTOR_CLIENT_KEY]
         principals: list[Principal] = []
         token = None
@@ -84,8 +100,13 @@ class TeamsPeople:
             log.warning("member list failed (%s): public documents only", type(err).__name__)
             return Audience()
         audience = Audience.of(principals)
-        self._conversations.put(key, audience)
+        await self._conversations.put(key, audience)
         return audience
 
-    def forget(self, conversation_or_team: str) -> None:
-        self._conversations.drop(conversation_or_team)
+    async def close(self) -> None:
+        await self._conversations.close()
+
+    async def forget(self, keys: set[str]) -> None:
+        """Membership changed: every replica reads these member lists again."""
+        for key in keys:
+            await self._conversations.drop(key)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..store.chunk import Hit
@@ -33,6 +33,10 @@ class Answer:
     confidence: float | None = None  # best query-passage similarity, when known
     found: bool = True  # False: nothing relevant, the citations are only the closest sources
     embedder: str = ""
+
+    def as_shown(self) -> Answer:
+        """The answer as its audience sees it: whole passages left out (snippets stay)."""
+        return replace(self, citations=[replace(c, text="") for c in self.citations])
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -20,6 +20,7 @@ ALICE_CHAT, GENERAL = "a:1alice-personal-chat", "19:general@thread.tacv2"
 TEAM = "19:team-northwind@thread.tacv2"
 TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 HR_TEAM, HR_CHANNEL = "19:team-hr@thread.tacv2", "19:hr-general@thread.tacv2"
+SHARED_CHANNEL = "19:hr-with-contoso@thread.tacv2"
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +30,14 @@ def teams() -> Iterator[TeamsStandIn]:
     state.add_member("29:alice", "Alice", "alice@northwind.example")  # in hr
     state.add_member("29:bob", "Bob", "bob@northwind.example")
     state.add_member("29:carol", "Carol", "carol@northwind.example")
+    state.add_member("29:dave", "Dave (Contoso)", "dave@contoso.example")  # another tenant
     state.rosters[TEAM] = ["29:alice", "29:bob", "29:carol"]
+    state.rosters[GENERAL] = ["29:alice", "29:bob", "29:carol"]
     state.rosters[HR_TEAM] = ["29:alice"]
+    state.rosters[HR_CHANNEL] = ["29:alice"]
+    # A channel of the HR team shared with another organisation: its members are not the
+    # team's roster.
+    state.rosters[SHARED_CHANNEL] = ["29:alice", "29:dave"]
     yield standin
     standin.close()
 
@@ -144,8 +151,20 @@ def test_channels_answer_mentions_only_and_only_with_what_every_member_may_read(
         mention=True,
         channelData={"team": {"id": HR_TEAM}, "channel": {"id": HR_CHANNEL}},
     )
-    _, answer = ask(bot, teams, hr_only)  # every member of the HR team is in hr
+    _, answer = ask(bot, teams, hr_only)  # every member of the HR channel is in hr
     assert "85,000" in answer["text"]
+
+    shared = activity(
+        teams.service_url,
+        SHARED_CHANNEL,
+        alice,
+        SALARY_QUESTION,
+        conversation_type="channel",
+        mention=True,
+        channelData={"team": {"id": HR_TEAM}, "channel": {"id": SHARED_CHANNEL}},
+    )
+    _, answer = ask(bot, teams, shared)  # Dave from Contoso is in the channel, not in hr
+    assert "85,000" not in answer["text"] and "salaries" not in cited(answer).lower()
 
     private = activity(teams.service_url, ALICE_CHAT, alice, SALARY_QUESTION)
     _, answer = ask(bot, teams, private)  # Alice alone, in hr

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import gc
 import shutil
+import time
 from pathlib import Path
 
 import pytest
+from conftest import ANSWER_KEY
 from processes import celery_worker
 
 from bot.runner import CeleryRunner
-from indexing import Audience, GroupDirectory, compose, jobs
+from indexing import AnswerRequest, Audience, GroupDirectory, compose, jobs, queues, sign_request
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
@@ -90,5 +92,24 @@ def test_bots_can_have_answers_computed_by_workers_on_the_answers_queue(
     assert "kb:hr/salaries.md" in {c.doc_id for c in alice.citations}
     assert "kb:hr/salaries.md" not in {c.doc_id for c in bob.citations}
     assert alice.embedder.startswith("all-MiniLM-L6-v2@")
-    del runner
+    # The result backend holds what the asker is shown: snippets, never whole passages.
+    assert all(c.snippet and not c.text for c in alice.citations)
+
+    # Someone who can write to Redis but does not have the bots' key asks as Alice: refused.
+    request = AnswerRequest(
+        question, Audience.of([groups.principal("alice@northwind.example")]), []
+    )
+    for forged in (sign_request(b"a guess", request), [question, request.audience.to_dict(), []]):
+        args = [forged] if isinstance(forged, dict) else forged
+        sent = runner.app.send_task(queues.ANSWER, args=args, queue=queues.ANSWERS)
+        with pytest.raises(Exception) as refused:  # noqa: PT011 - the worker's error, relayed
+            sent.get(timeout=60)
+        assert "85,000" not in str(refused.value)
+        sent.forget()
+    stale = sign_request(ANSWER_KEY.encode(), request, now=time.time() - 3600)
+    sent = runner.app.send_task(queues.ANSWER, args=[stale], queue=queues.ANSWERS)
+    with pytest.raises(Exception, match="old"):
+        sent.get(timeout=60)
+    sent.forget()
+    del runner, sent
     gc.collect()  # drop Celery's result subscriptions while Redis still runs

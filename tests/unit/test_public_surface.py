@@ -14,6 +14,7 @@ SURFACE = {
     "Access",
     "Answer",
     "AnswerLog",
+    "AnswerRequest",
     "AnswerService",
     "Audience",
     "Busy",
@@ -37,6 +38,7 @@ SURFACE = {
     "ModelError",
     "Principal",
     "Progress",
+    "RequestRefused",
     "Retriever",
     "Run",
     "SearchResult",
@@ -54,7 +56,9 @@ SURFACE = {
     "load_sources",
     "open_vector_store",
     "readable_by",
+    "sign_request",
     "strip_mentions",
+    "verify_request",
 }
 
 

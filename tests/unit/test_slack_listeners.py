@@ -40,7 +40,7 @@ def fake_bot(thread_answered: bool = False) -> SimpleNamespace:
         people=SimpleNamespace(
             person=AsyncMock(return_value=ALICE),
             channel=AsyncMock(return_value=CHANNEL),
-            forget_channel=MagicMock(),
+            forget_channel=AsyncMock(),
         ),
         store=MagicMock(),
     )
@@ -117,7 +117,7 @@ def test_a_failed_answer_replaces_the_placeholder_with_an_apology():
 def test_a_membership_change_forgets_the_channels_audience():
     bot = fake_bot()
     run(events.membership_changed(event={"channel": "C9"}, context=context(bot)))
-    bot.people.forget_channel.assert_called_once_with("C9")
+    bot.people.forget_channel.assert_awaited_once_with("C9")
 
 
 def test_a_thumbs_reaction_on_an_answer_is_a_vote_and_other_reactions_are_ignored():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from indexing import AnswerService, Audience, ServiceUnavailable, Settings, Turn, compose, queues
+from indexing import AnswerService, ServiceUnavailable, Settings, compose, queues, verify_request
 
 from ..celery_app import app
 
@@ -24,8 +24,9 @@ def _answer_service() -> AnswerService:
     retry_backoff=True,
     max_retries=3,
 )
-def answer(question: str, audience: dict, history: list[dict]) -> dict[str, object]:
-    """Answer for a bot: the audience's permissions apply."""
-    turns = [Turn(t["role"], t["text"]) for t in history]
-    result = _answer_service().ask(question, Audience.from_dict(audience), turns)
-    return result.as_dict()
+def answer(signed: dict) -> dict[str, object]:
+    """Answer a bot's signed request with the audience's permissions. An unsigned, forged or
+    stale request is refused (the task fails); the result holds what the asker is shown."""
+    request = verify_request(Settings().answer_signing_bytes(), signed)
+    result = _answer_service().ask(request.question, request.audience, request.history)
+    return result.as_shown().as_dict()

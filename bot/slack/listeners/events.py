@@ -37,7 +37,7 @@ async def message(event: dict[str, Any], client: AsyncWebClient, context: Any) -
 
 async def membership_changed(event: dict[str, Any], context: Any) -> None:
     """Who may see answers in the channel changed: never answer for the old membership."""
-    context["knowhere"].people.forget_channel(event.get("channel", ""))
+    await context["knowhere"].people.forget_channel(event.get("channel", ""))
 
 
 async def reaction_added(event: dict[str, Any], context: Any) -> None:
