@@ -83,7 +83,7 @@ def slack(
             answer_log=compose.open_answer_log(settings),
             people=SlackPeople(
                 client,
-                compose.group_directory(settings),
+                compose.directory(settings),
                 SharedAudiences(settings.redis_url, "knowhere:audience:slack:"),
             ),
             deduper=Deduper(settings.redis_url),
@@ -143,7 +143,7 @@ def teams(
             runner=_runner(settings, weaviate_client),
             answer_log=compose.open_answer_log(settings),
             people=TeamsPeople(
-                compose.group_directory(settings),
+                compose.directory(settings),
                 SharedAudiences(settings.redis_url, "knowhere:audience:teams:"),
             ),
             deduper=Deduper(settings.redis_url),

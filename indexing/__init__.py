@@ -6,6 +6,7 @@ names (`indexing.queues`) are the other modules meant for them; everything else 
 and may move.
 """
 
+from .access.directory import Directory, PeopleDirectory
 from .access.groups import GroupDirectory
 from .access.model import PUBLIC, PUBLIC_ONLY, Access, Audience, Clause, Principal
 from .answers.answer import Answer, Citation
@@ -56,6 +57,7 @@ __all__ = [
     "Clause",
     "ConfigError",
     "DatasetError",
+    "Directory",
     "EmbeddedQuery",
     "EmbedderVersion",
     "Failure",
@@ -68,6 +70,7 @@ __all__ = [
     "KnowhereError",
     "KnowhereRetriever",
     "ModelError",
+    "PeopleDirectory",
     "Principal",
     "Progress",
     "RequestRefused",

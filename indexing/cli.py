@@ -156,7 +156,11 @@ def _audience(settings: Settings, email: str | None) -> Audience:
     """One person's permissions (`--as`), or public documents only."""
     if not email:
         return PUBLIC_ONLY
-    return Audience.of([compose.group_directory(settings).principal(email)])
+    directory = compose.directory(settings)
+    try:
+        return Audience.of([directory.principal(email)])
+    finally:
+        directory.close()
 
 
 def _hit_dict(hit: Any) -> dict[str, object]:
@@ -362,6 +366,26 @@ def sources_sync(
         _print_run(run)
     if run.status != "finished":
         raise typer.Exit(1)
+
+
+@sources_app.command("directory")
+def sources_directory(
+    name: str,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Read a Confluence source's groups and members into the directory every bot shares."""
+    snapshot = jobs.sync_directory(_settings(), name)
+    report = snapshot.as_dict()
+    if as_json:
+        _print_json(report)
+        return
+    out.print(
+        f"{name}: {report['people']} people ({report['with_email']} with e-mail), "
+        f"{report['groups']} groups, {report['memberships']} memberships",
+        markup=False,
+    )
+    for failure in snapshot.failures:
+        err.print(f"failed {failure}", markup=False)
 
 
 @sources_app.command("status")

@@ -13,6 +13,7 @@ import redis
 import weaviate
 from pydantic import SecretStr
 
+from .access.directory import Directory, PeopleDirectory
 from .access.groups import GroupDirectory
 from .answers.extractive import ExtractiveGenerator
 from .answers.generator import Generator
@@ -262,11 +263,20 @@ def open_answer_log(settings: Settings) -> AnswerLog:
     return AnswerLog(settings.answer_log_url())
 
 
-def group_directory(settings: Settings) -> GroupDirectory:
-    return GroupDirectory.load(settings.groups_file)
+def open_people_directory(settings: Settings) -> PeopleDirectory:
+    return PeopleDirectory(settings.answer_log_url())
+
+
+def directory(settings: Settings) -> Directory:
+    """Principals by e-mail: the directory synced from the sources, plus the groups file."""
+    return Directory(GroupDirectory.load(settings.groups_file), open_people_directory(settings))
 
 
 # Sources and syncs --------------------------------------------------------------------------
+
+
+def confluence_client(config: SourceConfig) -> ConfluenceClient:
+    return ConfluenceClient(str(config.url), config.auth())
 
 
 def build_connector(config: SourceConfig, settings: Settings) -> Connector:
@@ -274,7 +284,7 @@ def build_connector(config: SourceConfig, settings: Settings) -> Connector:
     if config.is_confluence:
         fallback = config.space_access.access() if config.space_access else None
         return ConfluenceConnector(
-            ConfluenceClient(str(config.url), config.auth()),
+            confluence_client(config),
             config.name,
             config.spaces,
             settings.sync_batch_size,

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from . import compose, queues
+from .access.directory import Snapshot
+from .errors import ConfigError
 from .evaluation.beir import load_beir
 from .evaluation.metrics import score_run
 from .evaluation.run import eval_collection_name, rank_documents
@@ -22,6 +24,7 @@ from .learning.registry import EmbedderVersion
 from .learning.switch import SwitchReport
 from .progress import Progress
 from .settings import Settings
+from .sources.confluence.directory import read_directory
 from .sources.folder import scan_folder
 from .sources.sources_file import get_source
 from .store.chunk_store import SearchMode
@@ -105,6 +108,18 @@ def finish_sync(settings: Settings, name: str, run_id: str) -> Run | None:
     ):
         indexer = compose.build_indexer(client, settings, name, compose.build_embedder(settings))
         return steps.finish(context, indexer, run_id)
+
+
+def sync_directory(settings: Settings, name: str) -> Snapshot:
+    """Read the groups and members of Confluence source `name` into the shared directory."""
+    config = get_source(settings.sources_file, name)
+    if not config.is_confluence:
+        raise ConfigError(f"source '{name}' is not Confluence: it has no groups to read")
+    with closing(compose.confluence_client(config)) as client:
+        snapshot = read_directory(client, config.deployment, config.email_domain)
+    with closing(compose.open_people_directory(settings)) as people:
+        people.replace(name, snapshot)
+    return snapshot
 
 
 def sync_runs(settings: Settings, name: str | None = None, limit: int = 10) -> list[Run]:

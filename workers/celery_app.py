@@ -37,7 +37,8 @@ def cron(expression: str) -> crontab:
 
 
 def source_schedules(settings: Settings) -> dict[str, dict[str, Any]]:
-    """Beat entries for the sources file: an incremental and a full (pruning) sync each."""
+    """Beat entries for the sources file: an incremental and a full sync of each source, and
+    a directory refresh (groups and members) of each Confluence source."""
     if settings.sources_file is None:
         return {}
     try:
@@ -47,10 +48,13 @@ def source_schedules(settings: Settings) -> dict[str, dict[str, Any]]:
         return {}
     entries: dict[str, dict[str, Any]] = {}
     for name, config in sources.items():
-        for kind, expression in (
-            ("incremental", config.schedule.incremental),
-            ("full", config.schedule.full),
-        ):
+        runs: list[tuple[str, str | None, str, list[object]]] = [
+            ("incremental", config.schedule.incremental, queues.SYNC_SOURCE, [name, False]),
+            ("full", config.schedule.full, queues.SYNC_SOURCE, [name, True]),
+        ]
+        if config.is_confluence:  # groups and members, for every replica's directory
+            runs.append(("directory", config.schedule.directory, queues.SYNC_DIRECTORY, [name]))
+        for kind, expression, task, args in runs:
             if not expression:
                 continue
             try:
@@ -58,11 +62,7 @@ def source_schedules(settings: Settings) -> dict[str, dict[str, Any]]:
             except (ConfigError, ValueError) as err:
                 logger.error("source %s: %s schedule not used: %s", name, kind, err)
                 continue
-            entries[f"sync-{name}-{kind}"] = {
-                "task": queues.SYNC_SOURCE,
-                "schedule": schedule,
-                "args": [name, kind == "full"],
-            }
+            entries[f"sync-{name}-{kind}"] = {"task": task, "schedule": schedule, "args": args}
     return entries
 
 

@@ -1,8 +1,9 @@
 """Slack users and channels as principals and audiences (users.info, conversations.members).
 
-A user's e-mail (`users.info`, scope users:read.email) is their identity; their groups come
-from the group directory. Bots are not readers. Anyone whose e-mail cannot be read counts as
-a reader of public documents only, so a channel with such a member gets only public ones.
+A user's e-mail (`users.info`, scope users:read.email) is their identity; their other
+identities and their groups come from the directory (synced from the sources, plus the groups
+file). Bots are not readers. Anyone whose e-mail cannot be read counts as a reader of public
+documents only, so a channel with such a member gets only public ones.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from indexing import Audience, GroupDirectory, Principal
+from indexing import Audience, Directory, Principal
 
 from ..cache import SharedAudiences, TTLCache
 
@@ -26,12 +27,12 @@ class SlackPeople:
     def __init__(
         self,
         client: AsyncWebClient,
-        groups: GroupDirectory,
+        directory: Directory,
         channels: SharedAudiences,
         ttl_s: float = 120,
     ) -> None:
         self.client = client
-        self.groups = groups
+        self.directory = directory
         self._users = TTLCache(ttl_s)
         self._channels = channels  # shared by every replica
         self._lookups = asyncio.Semaphore(8)
@@ -48,7 +49,8 @@ class SlackPeople:
             if user.get("is_bot") or user.get("deleted") or user_id == "USLACKBOT":
                 principal = NOT_A_READER
             else:
-                principal = self.groups.principal(user.get("profile", {}).get("email"))
+                email = user.get("profile", {}).get("email")
+                principal = await asyncio.to_thread(self.directory.principal, email)
         except SlackApiError as err:
             log.warning(
                 "users.info for %s failed (%s): public documents only",

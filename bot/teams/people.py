@@ -1,20 +1,21 @@
 """Teams users and conversations as principals and audiences (Bot Connector members API).
 
 A user's e-mail (or user principal name) from the conversation's member list is their
-identity; groups come from the group directory. In a channel or group chat the audience is
-every member (of the channel itself, which in a shared or private channel is not the team's
-roster), so only what all of them may read is used.
+identity; other identities and groups come from the directory. In a channel or group chat
+the audience is every member (of the channel itself, which in a shared or private channel is
+not the team's roster), so only what all of them may read is used.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from microsoft_agents.activity import ChannelAccount
 from microsoft_agents.hosting.core import TurnContext
 
-from indexing import Audience, GroupDirectory, Principal
+from indexing import Audience, Directory, Principal
 
 from ..cache import SharedAudiences, TTLCache
 
@@ -50,14 +51,14 @@ def _email(account: ChannelAccount) -> str | None:
 
 class TeamsPeople:
     def __init__(
-        self, groups: GroupDirectory, conversations: SharedAudiences, ttl_s: float = 120
+        self, directory: Directory, conversations: SharedAudiences, ttl_s: float = 120
     ) -> None:
-        self.groups = groups
+        self.directory = directory
         self._users = TTLCache(ttl_s)
         self._conversations = conversations  # shared by every replica
 
-    def _principal(self, account: ChannelAccount) -> Principal:
-        principal = self.groups.principal(_email(account))
+    async def _principal(self, account: ChannelAccount) -> Principal:
+        principal = await asyncio.to_thread(self.directory.principal, _email(account))
         self._users.put(account.id, principal)
         return principal
 
@@ -71,7 +72,7 @@ class TeamsPeople:
                 member = await client.conversations.get_conversation_member(
                     context.activity.conversation.id, sender.id
                 )
-                principal = self._principal(member)
+                principal = await self._principal(member)
             except Exception as err:  # noqa: BLE001 - unknown identity reads public only
                 log.warning("member lookup failed (%s): public documents only", type(err).__name__)
                 principal = Principal()
@@ -92,7 +93,7 @@ class TeamsPeople:
                 page = await client.conversations.get_conversation_paged_members(
                     key, page_size=PAGE_SIZE, continuation_token=token
                 )
-                principals += [self._principal(m) for m in page.members or []]
+                principals += [await self._principal(m) for m in page.members or []]
                 token = page.continuation_token
                 if not token:
                     break

@@ -45,6 +45,7 @@ class Schedule(BaseModel):
 
     incremental: str | None = "*/15 * * * *"
     full: str | None = "30 3 * * *"
+    directory: str | None = "*/15 * * * *"  # Confluence: groups and their members
 
 
 class AccessSpec(BaseModel):
@@ -77,6 +78,8 @@ class SourceConfig(BaseModel):
     attachments: bool = False
     # Who may read a space when Confluence does not show its permissions to our account.
     space_access: AccessSpec | None = None
+    # Data Center shows no e-mails: a username then stands for username@email_domain.
+    email_domain: str | None = None
     # Ticket exports
     access: AccessSpec | None = None  # required: who may read this source's tickets
     path: str | None = None

@@ -8,9 +8,9 @@ from unittest.mock import AsyncMock
 
 from bot.cache import SharedAudiences
 from bot.slack.people import SlackPeople
-from indexing import GroupDirectory
+from indexing import Directory, GroupDirectory
 
-GROUPS = GroupDirectory({"hr": {"alice@example.com"}})
+GROUPS = Directory(GroupDirectory({"hr": {"alice@example.com"}}))
 USERS = {
     "UALICE": {"id": "UALICE", "profile": {"email": "alice@example.com"}},
     "UBOB": {"id": "UBOB", "profile": {"email": "bob@example.com"}},

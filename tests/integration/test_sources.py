@@ -523,3 +523,83 @@ def test_beat_runs_each_source_on_its_schedule(tmp_path):
     broken.write_text("sources: [not, a, mapping]\n")
     schedule = make_app(Settings(sources_file=broken)).conf.beat_schedule
     assert list(schedule) == ["train-embedder-when-due"]  # workers still start
+
+
+# The directory: identities and groups from Confluence, for every replica ---------------------
+
+
+def test_groups_and_identities_come_from_confluence_and_a_removal_reaches_every_replica(
+    settings, confluence, tmp_path
+):
+    state = confluence.state
+    alice = {"accountId": "acc-alice", "email": "alice@example.com", "displayName": "Alice"}
+    hanna = {"accountId": "acc-hanna", "displayName": "Hanna"}  # her e-mail is hidden
+    mystery = {"accountId": "acc-mystery", "displayName": "Mystery"}  # no e-mail at all
+    state.hidden_emails["acc-hanna"] = "hanna@example.com"
+    state.groups = {"engineering": [alice, hanna, mystery], "hr": [alice]}
+    bands = next(p for p in state.pages.values() if p.title == "Salary bands")
+    bands.read_users = [{"accountId": "acc-hanna"}]  # Cloud lists restricted users by account id
+    config = with_sources(
+        settings,
+        write_sources(tmp_path / "sources.yml", confluence.url),
+        database_url=f"sqlite:///{tmp_path / 'shared.db'}",
+    )
+    env = bot_env(config, KNOWHERE_SOURCES_FILE=str(config.sources_file), **{TOKEN_ENV: TOKEN})
+    assert jobs.sync_source(config, "wiki") is not None
+
+    synced = knowhere(env, "sources", "directory", "wiki", "--json")
+    assert synced.returncode == 0, synced.stderr
+    report = json.loads(synced.stdout)
+    assert (report["people"], report["with_email"], report["groups"]) == (3, 2, 2)
+    assert ["acc-mystery" in f["item"] for f in report["failures"]] == [True]  # reported once
+    assert TOKEN not in synced.stdout + synced.stderr
+
+    # Two bot replicas, each with its own directory over the one shared database.
+    first, second = compose.directory(config), compose.directory(config)
+    second.ttl_s = 0.0
+    found = first.principal("Hanna@Example.com")
+    assert found.ids == ("acc-hanna",) and found.groups == ("engineering",)
+    with compose.connect_weaviate(config) as client:
+        service = compose.build_answer_service(client, config)
+        answer = service.ask("What are the engineering salary bands?", Audience.of([found]))
+        assert "wiki:page/" + bands.id in {c.doc_id for c in answer.citations}
+        # The groups file alone does not know Hanna's account id: she would not read it.
+        alone = Principal.of("hanna@example.com", ["engineering"])
+        answer = service.ask("What are the engineering salary bands?", Audience.of([alone]))
+        assert "wiki:page/" + bands.id not in {c.doc_id for c in answer.citations}
+    assert first.principal("alice@example.com").groups == ("engineering", "hr")
+    assert first.principal("nobody@example.com") == Principal.of("nobody@example.com")
+
+    # Alice leaves hr in Confluence; after the next refresh no replica counts her in it.
+    state.groups["hr"] = []
+    assert jobs.sync_directory(config, "wiki").as_dict()["memberships"] == 3
+    assert second.principal("alice@example.com").groups == ("engineering",)
+    first.close()
+    second.close()
+
+
+def test_on_data_center_usernames_stand_for_addresses_of_the_email_domain(
+    settings, tmp_path, monkeypatch
+):
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    with ConfluenceStandIn(context="/confluence", cloud=False) as site:
+        site.state.add_space("IT", "IT", readers_groups=["staff"])
+        site.state.groups = {
+            "staff": [{"username": "alice", "userKey": "k-alice"}, {"username": "bob"}],
+            "hr": [{"username": "alice", "userKey": "k-alice"}],
+        }
+        sources = write_sources(
+            tmp_path / "dc.yml",
+            site.url,
+            spaces="[IT]",
+            deployment="datacenter",
+            email_domain="example.com",
+        )
+        config = with_sources(settings, sources, database_url=f"sqlite:///{tmp_path / 'd.db'}")
+        snapshot = jobs.sync_directory(config, "wiki")
+    assert not snapshot.failures
+    directory = compose.directory(config)
+    alice = directory.principal("alice@example.com")
+    assert alice.groups == ("hr", "staff") and set(alice.ids) == {"alice", "k-alice"}
+    assert directory.principal("bob@example.com").groups == ("staff",)
+    directory.close()

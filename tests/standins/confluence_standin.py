@@ -7,6 +7,8 @@ Serves, under a context path (`/wiki` like Cloud, or any Data Center context pat
   `space = "K" and type = page and lastmodified >= "yyyy-MM-dd HH:mm"` and `id in (…)`)
 - GET /rest/api/content/{id}/restriction/byOperation/read
 - GET /rest/api/content/{id}/child/attachment and the attachments' download links
+- GET /rest/api/group, /rest/api/group/member?name= (Cloud), /rest/api/group/{name}/member
+  (Data Center), and /rest/api/user/email?accountId= (Cloud; e-mails hidden by privacy)
 Listings are paginated with `_links.next` relative to `_links.base` (which includes the
 context path). Basic auth (Cloud e-mail + API token) or a bearer token (Data Center PAT) is
 checked; 429s with `Retry-After` can be injected; CQL dates are read in the user's time zone.
@@ -66,6 +68,9 @@ class ConfluenceState:
     retry_after: str = "1"
     user_tz_hours: int = 10  # CQL dates are in the API user's time zone
     delay: float = 0.0  # seconds to wait before answering a search (a slow site)
+    groups: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # name -> users
+    hidden_emails: dict[str, str] = field(default_factory=dict)  # accountId -> e-mail
+    email_api: bool = True  # our account may read hidden e-mails (an approved app)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _next_id: int = 1000
 
@@ -163,6 +168,10 @@ class Handler(BaseHTTPRequestHandler):
             (r"^/rest/api/content/(\d+)/restriction/byOperation/read$", self.restriction),
             (r"^/rest/api/content/(\d+)/child/attachment$", self.attachments),
             (r"^/download/attachments/(\d+)/(.+)$", self.download),
+            (r"^/rest/api/group$", self.group_list),
+            (r"^/rest/api/group/member$", self.group_members),
+            (r"^/rest/api/group/([^/]+)/member$", self.group_members),
+            (r"^/rest/api/user/email$", self.user_email),
         ]
         for pattern, handler in routes:
             match = re.match(pattern, path)
@@ -363,6 +372,53 @@ class Handler(BaseHTTPRequestHandler):
                 "_links": {"base": self.base},
             },
         )
+
+    def _paged(self, path: str, query: dict[str, str], items: list[Any]) -> None:
+        start, limit = int(query.get("start", 0)), min(int(query.get("limit", 25)), 50)
+        links: dict[str, Any] = {"base": self.base, "context": self.context}
+        if start + limit < len(items):
+            following = {**query, "start": str(start + limit), "limit": str(limit)}
+            links["next"] = f"/rest/api/{path}?{urlencode(following)}"
+        chunk = items[start : start + limit]
+        self._send(
+            200,
+            {"results": chunk, "start": start, "limit": limit, "size": len(chunk), "_links": links},
+        )
+
+    def group_list(self, query: dict[str, str]) -> None:
+        groups = [{"type": "group", "name": n} for n in sorted(self.state.groups)]
+        self._paged("group", query, groups)
+
+    def group_members(self, query: dict[str, str], name: str | None = None) -> None:
+        from urllib.parse import unquote
+
+        group = unquote(name) if name else query.get("name", "")
+        if group not in self.state.groups:
+            self._send(404, {"statusCode": 404, "message": f"No group {group}"})
+            return
+        users = []
+        for user in self.state.groups[group]:
+            shown = dict(user)
+            if self.cloud:
+                shown.pop("username", None)
+                shown.pop("userKey", None)
+            else:
+                shown.pop("accountId", None)
+                shown.pop("email", None)  # Data Center shows no e-mails here
+            users.append(_user(shown))
+        path = "group/member" if name is None else f"group/{quote(group)}/member"
+        self._paged(path, query, users)
+
+    def user_email(self, query: dict[str, str]) -> None:
+        if not self.state.email_api:
+            self._send(403, {"statusCode": 403, "message": "Not allowed to read e-mails"})
+            return
+        account = query.get("accountId", "")
+        email = self.state.hidden_emails.get(account)
+        if email is None:
+            self._send(404, {"statusCode": 404, "message": "No user"})
+            return
+        self._send(200, {"accountId": account, "email": email})
 
     def download(self, query: dict[str, str], page_id: str, name: str) -> None:
         from urllib.parse import unquote

@@ -66,6 +66,17 @@ def sync_batch(
 
 
 @app.task(
+    name=queues.SYNC_DIRECTORY,
+    autoretry_for=(ServiceUnavailable,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def sync_directory(name: str) -> dict[str, object]:
+    """Read a Confluence source's groups and members into the shared directory."""
+    return jobs.sync_directory(Settings(), name).as_dict()
+
+
+@app.task(
     name=queues.FINISH_SYNC,
     autoretry_for=(ServiceUnavailable,),
     retry_backoff=True,
