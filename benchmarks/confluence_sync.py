@@ -7,7 +7,10 @@ sync embedded are embedded again on their own (same model, same texts, same batc
 give the pure-embedding rate: the sync rate as a fraction of it shows how much fetching,
 parsing and writing add on top of embedding. Then 1 % of the pages are edited and an
 incremental sync runs; its time is compared with the full sync's and its embeddings are
-counted against the chunks of the edited pages.
+counted against the chunks of the edited pages. Then two more incremental runs: one with
+nothing changed (the cost of listing the whole space with its permissions every run, target
+≤ 3 % of the full sync) and one after 1 % of the pages got a read restriction without an
+edit (their access lists are rewritten in place: nothing fetched, nothing embedded).
 
     knowhere services up
     python benchmarks/confluence_sync.py [--pages 2000] [--model all-MiniLM-L6-v2]
@@ -84,6 +87,23 @@ def main() -> None:
         incremental = jobs.sync_source(settings, "bench")
         incremental_s = time.perf_counter() - started
         assert incremental is not None and incremental.status == "finished", incremental
+
+        started = time.perf_counter()
+        unchanged = jobs.sync_source(settings, "bench")
+        unchanged_s = time.perf_counter() - started
+        assert unchanged is not None and unchanged.counts.embedded == 0, unchanged
+
+        restricted = rng.sample(pages, max(1, round(len(pages) * args.changed)))
+        for page in restricted:
+            page.read_groups = ["auditors"]
+        requests_before = len(site.state.requests)
+        started = time.perf_counter()
+        permissions = jobs.sync_source(settings, "bench")
+        permissions_s = time.perf_counter() - started
+        assert permissions is not None and permissions.status == "finished", permissions
+        fetched = site.state.count("cql=id+in") - sum(
+            1 for r in site.state.requests[:requests_before] if "cql=id+in" in r
+        )
         with compose.connect_weaviate(settings) as client:
             store = ChunkStore(client, settings.collection)
             ids = store.chunk_ids_of(f"bench:page/{p.id}" for p in changed)
@@ -116,6 +136,19 @@ def main() -> None:
             "updated": incremental.counts.updated,
             "chunks_embedded": incremental.counts.embedded,
             "chunks_of_changed_pages": changed_chunks,
+        },
+        "incremental_sync_nothing_changed": {
+            "seconds": round(unchanged_s, 2),
+            "fraction_of_full": round(unchanged_s / full_s, 4),
+            "chunks_embedded": unchanged.counts.embedded,
+        },
+        "incremental_sync_permissions_changed": {
+            "pages_restricted": len(restricted),
+            "seconds": round(permissions_s, 2),
+            "fraction_of_full": round(permissions_s / full_s, 4),
+            "updated": permissions.counts.updated,
+            "chunks_embedded": permissions.counts.embedded,
+            "bodies_fetched": fetched,
         },
         "machine": machine(),
     }

@@ -324,7 +324,16 @@ def open_sync_context(settings: Settings, name: str) -> SyncContext:
         lock=SourceLock(client, name, settings.sync_lock_seconds),
         open_pairs=lambda: TicketPairs(settings.answer_log_url()),
         batch_size=settings.sync_batch_size,
+        known_groups=lambda: _known_groups(settings, name),
     )
+
+
+def _known_groups(settings: Settings, source: str) -> set[str] | None:
+    people = open_people_directory(settings)
+    try:
+        return people.groups_of(source)
+    finally:
+        people.close()
 
 
 # Learning -----------------------------------------------------------------------------------

@@ -99,6 +99,16 @@ class PeopleDirectory(SqlStore):
             )
             session.merge(SnapshotRow(source=source, taken_at=utc_now()))
 
+    def groups_of(self, source: str) -> set[str] | None:
+        """The groups of a source's last snapshot (None: never synced)."""
+        with self._session() as session:
+            if session.get(SnapshotRow, source) is None:
+                return None
+            found = session.scalars(
+                select(MembershipRow.group).where(MembershipRow.source == source).distinct()
+            )
+            return set(found)
+
     def lookup(self, email: str) -> tuple[frozenset[str], frozenset[str]]:
         """(ids, groups) of the person with this e-mail in every source's snapshot."""
         address = email.strip().lower()

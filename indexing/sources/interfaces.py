@@ -29,6 +29,7 @@ class Plan:
     failures: list[Failure] = field(default_factory=list)
     unchanged: int = 0  # items known to be unchanged, never sent to a batch
     listing: set[str] | None = None
+    groups: set[str] = field(default_factory=set)  # every group the access lists name
 
 
 @dataclass

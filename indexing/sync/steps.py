@@ -52,6 +52,8 @@ class SyncContext:
     lock: SourceLock
     open_pairs: Callable[[], TicketPairs]
     batch_size: int = 50
+    # The groups the source's directory snapshot knows (None: no snapshot to compare with).
+    known_groups: Callable[[], set[str] | None] = lambda: None
     _pairs: TicketPairs | None = field(default=None, init=False, repr=False)
 
     @property
@@ -109,11 +111,28 @@ def begin(context: SyncContext, full: bool) -> tuple[str, list[dict[str, Any]]]:
             accesses = {doc_id: i.access for doc_id, i in context.hashes.all().items()}
             plan = connector.plan(full, context.versions.all(), accesses)
         context.staging(run_id).stage_listing(plan.listing)
+        plan.failures += _unknown_groups(context, plan.groups)
         context.runs.planned(run_id, len(plan.batches), plan.failures, plan.unchanged)
     except Exception as err:
         _abort(context, run_id, token, err)
         raise
     return run_id, plan.batches
+
+
+def _unknown_groups(context: SyncContext, named: set[str]) -> list[Failure]:
+    """One report for the groups access lists name that the directory does not know: nobody
+    reads through them (closed), which is worth knowing."""
+    known = context.known_groups() if named else None
+    unknown = sorted(named - known) if known is not None else []
+    if not unknown:
+        return []
+    shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+    return [
+        Failure(
+            f"groups {shown}",
+            "named by access lists but unknown to the directory: nobody reads through them",
+        )
+    ]
 
 
 def load(context: SyncContext, run_id: str, payload: dict[str, Any]) -> Loaded:

@@ -17,9 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from standins.confluence_standin import EMAIL, TOKEN, ConfluenceStandIn
-from standins.permission_worlds import TOPICS, World, generate_world
+from standins.permission_worlds import TOPICS, World, audit, generate_world
 
-from bot.teams.render import answer_activity
 from indexing import Answer, Audience, ChunkStore, Turn, compose, jobs, readable_by
 
 TOKEN_ENV = "PROOF_CONFLUENCE_TOKEN"
@@ -36,23 +35,11 @@ class Proof:
         self.leaks: list[str] = []
         self.restricted_shown = 0  # restricted passages shown to someone allowed (not vacuous)
 
-    def shown(self, answer: Answer) -> str:
-        teams = answer_activity(answer)
-        parts = [answer.text, teams.text or ""]
-        for citation in answer.citations:
-            parts += [citation.title, citation.label, citation.snippet, citation.text]
-        for entity in teams.entities or []:
-            for claim in (entity.model_extra or {}).get("citation", []):
-                parts += [str(claim["appearance"]["name"]), str(claim["appearance"]["abstract"])]
-        return "\n".join(parts)
-
     def check(self, world: World, members, answer: Answer, path: str) -> None:
         self.cases += 1
-        for page_id in world.secrets_in(self.shown(answer)):
-            if not all(world.may_read(m, page_id) for m in members):
-                self.leaks.append(f"{path}: page {page_id} shown to {members}")
-            elif not world.may_read(None, page_id):
-                self.restricted_shown += 1
+        leaked, rightly = audit(world, members, answer)
+        self.leaks += [f"{path}: page {page_id} shown to {members}" for page_id in leaked]
+        self.restricted_shown += rightly
 
 
 @pytest.fixture(scope="module")

@@ -553,6 +553,9 @@ def test_groups_and_identities_come_from_confluence_and_a_removal_reaches_every_
     assert (report["people"], report["with_email"], report["groups"]) == (3, 2, 2)
     assert ["acc-mystery" in f["item"] for f in report["failures"]] == [True]  # reported once
     assert TOKEN not in synced.stdout + synced.stderr
+    # A group that restrictions name but Confluence's group list lacks is reported, once.
+    again = jobs.sync_source(config, "wiki")
+    assert again is not None and [f.item for f in again.errors] == ["groups eng-managers"]
 
     # Two bot replicas, each with its own directory over the one shared database.
     first, second = compose.directory(config), compose.directory(config)

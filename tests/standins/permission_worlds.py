@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from standins.confluence_standin import ConfluenceState, Page
 
@@ -122,3 +123,28 @@ def generate_world(state: ConfluenceState, seed: int, spaces: int = 2, pages: in
             made.append(page)
             world.pages[page.id] = page
     return world
+
+
+def shown_text(answer: Any) -> str:
+    """Everything an answer shows anyone: its text, citations, and the Teams rendering."""
+    from bot.teams.render import answer_activity
+
+    teams = answer_activity(answer)
+    parts = [answer.text, teams.text or ""]
+    for citation in answer.citations:
+        parts += [citation.title, citation.label, citation.snippet, citation.text]
+    for entity in teams.entities or []:
+        for claim in (entity.model_extra or {}).get("citation", []):
+            parts += [str(claim["appearance"]["name"]), str(claim["appearance"]["abstract"])]
+    return "\n".join(parts)
+
+
+def audit(world: World, members: list[User | None], answer: Any) -> tuple[list[str], int]:
+    """(pages shown that some member may not read, restricted pages rightly shown)."""
+    leaked, rightly = [], 0
+    for page_id in sorted(world.secrets_in(shown_text(answer))):
+        if not all(world.may_read(m, page_id) for m in members):
+            leaked.append(page_id)
+        elif not world.may_read(None, page_id):
+            rightly += 1
+    return leaked, rightly

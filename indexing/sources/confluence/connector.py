@@ -73,6 +73,7 @@ class ConfluenceConnector:
                 plan.failures.append(Failure(label, f"{problem}: not indexed"))
                 continue
             accesses[page.id] = page_access(space, levels)
+            plan.groups |= {g for clause in accesses[page.id].clauses for g in clause.groups}
         return accesses
 
     def plan(self, full: bool, versions: dict[str, str], accesses: dict[str, str]) -> Plan:
