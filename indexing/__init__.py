@@ -36,6 +36,7 @@ from .search.llama import KnowhereRetriever, open_vector_store
 from .search.retriever import Retriever, SearchResult
 from .settings import Settings
 from .sources.sources_file import SourceConfig, load_sources
+from .store.access_lists import AccessCatalog
 from .store.chunk import Chunk, Hit
 from .store.chunk_store import ChunkStore
 from .store.filters import audience_filter
@@ -45,6 +46,7 @@ __all__ = [
     "PUBLIC",
     "PUBLIC_ONLY",
     "Access",
+    "AccessCatalog",
     "Answer",
     "AnswerLog",
     "AnswerRequest",

@@ -43,6 +43,7 @@ from .sources.tickets.connector import TicketConnector
 from .sources.tickets.formats import READERS
 from .sources.tickets.pairs import TicketPairs
 from .sources.tickets.people import People
+from .store.access_lists import AccessCatalog, AccessLists
 from .store.alias import IndexAlias
 from .store.chunk_store import ChunkStore
 from .store.connection import WeaviateEndpoint, connect
@@ -158,7 +159,7 @@ def open_store(
     collection: str | None = None,
 ) -> ChunkStore:
     """The index (an alias over its current collection), created on first use."""
-    store = ChunkStore(client, collection or settings.collection)
+    store = ChunkStore(client, collection or settings.collection, open_access_lists(settings))
     registry = open_registry(settings)
     registry.ensure_base(
         embedder.version,
@@ -169,6 +170,26 @@ def open_store(
     return store
 
 
+@functools.cache
+def _access_lists(url: str) -> AccessLists:
+    return AccessLists(url)
+
+
+def open_access_lists(settings: Settings) -> AccessLists:
+    """Every access list chunks were written with (shared SQL; one per process and URL)."""
+    return _access_lists(settings.answer_log_url())
+
+
+@functools.cache
+def _access_catalog(url: str) -> AccessCatalog:
+    return AccessCatalog(_access_lists(url))
+
+
+def access_catalog(settings: Settings) -> AccessCatalog:
+    """Which access lists an audience may read (reloaded every few seconds)."""
+    return _access_catalog(settings.answer_log_url())
+
+
 def index_alias(
     client: weaviate.WeaviateClient, settings: Settings, collection: str | None = None
 ) -> IndexAlias:
@@ -176,6 +197,7 @@ def index_alias(
         client,
         collection or settings.collection,
         lambda version: embedder_for_version(settings, version),
+        access_lists=open_access_lists(settings),
     )
 
 
@@ -212,7 +234,13 @@ def build_retriever(
     if alpha is None:
         alpha = default_alpha(embedder.model_name)
     store = open_store(client, settings, embedder, collection)
-    return Retriever(store, embedder, alpha, alias=index_alias(client, settings, store.name))
+    return Retriever(
+        store,
+        embedder,
+        alpha,
+        alias=index_alias(client, settings, store.name),
+        catalog=access_catalog(settings),
+    )
 
 
 # Answers ------------------------------------------------------------------------------------

@@ -6,9 +6,11 @@
 - `open_vector_store` opens an index as LlamaIndex's `WeaviateVectorStore` (text key `text`,
   the other properties as node metadata). It is read-only in spirit: Knowhere writes the
   index itself (deterministic ids, checked batch errors, alias switches, see PITFALLS.md),
-  and the store applies no access rule unless given one: pass `filters=audience_filter(...)`
-  to its `query` (its own `filter=` keyword is also handed on to Weaviate's `hybrid()`, which
-  refuses it, in 1.7.x), or use `KnowhereRetriever`.
+  and the store applies no access rule unless given one: pass
+  `filters=audience_filter(audience, catalog.readable(audience))` to its `query` (the
+  catalog: `indexing.compose.access_catalog(settings)`; the store's own `filter=` keyword is
+  also handed on to Weaviate's `hybrid()`, which refuses it, in 1.7.x), or use
+  `KnowhereRetriever`.
 """
 
 from __future__ import annotations

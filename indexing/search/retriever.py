@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from ..access.model import PUBLIC_ONLY, Audience
 from ..embedding.embedder import EmbeddedQuery, SentenceEmbedder
+from ..store.access_lists import AccessCatalog
 from ..store.alias import IndexAlias
 from ..store.chunk import Hit
 from ..store.chunk_store import ChunkStore, SearchMode
@@ -36,10 +37,13 @@ class Retriever:
         embedder: SentenceEmbedder,
         alpha: float,
         alias: IndexAlias | None = None,
+        catalog: AccessCatalog | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.alpha = alpha
+        # Which access lists an audience may read (None: public chunks only for everyone).
+        self.catalog = catalog
         # With an alias, each query goes to the collection serving now, embedded by the
         # model that filled it; `store` and `embedder` are then only the starting point.
         self.alias = alias
@@ -71,8 +75,8 @@ class Retriever:
         elif mode == "hybrid" and alpha <= 0.0:
             mode = "bm25"
         vector = embedded.vector if embedded else None
-        hits = store.query(
-            query, vector, top_k, mode=mode, alpha=alpha, filters=audience_filter(audience)
-        )
+        lists = self.catalog.readable(audience) if self.catalog and audience.principals else []
+        filters = audience_filter(audience, lists)
+        hits = store.query(query, vector, top_k, mode=mode, alpha=alpha, filters=filters)
         readable = [h for h in hits if audience.may_read(h.access)]
         return SearchResult(readable, embedder.version, embedded, len(hits) - len(readable))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import weaviate
 
 from ..embedding.embedder import SentenceEmbedder
+from .access_lists import AccessLists
 from .chunk_store import ChunkStore
 
 ALIAS_TTL_S = 1.0
@@ -38,11 +39,13 @@ class IndexAlias:
         name: str,
         embedder_for: Callable[[str], SentenceEmbedder],
         ttl_s: float = ALIAS_TTL_S,
+        access_lists: AccessLists | None = None,
     ) -> None:
         self.client = client
         self.name = name
         self.embedder_for = embedder_for
         self.ttl_s = ttl_s
+        self.access_lists = access_lists  # given to the stores it opens, for their writes
         self._alias = ChunkStore(client, name)
         self._collections: dict[str, ServingCollection] = {}
         self._current: tuple[float, ServingCollection] | None = None
@@ -63,7 +66,7 @@ class IndexAlias:
         """The concrete collection `name` and its model (loaded once)."""
         found = self._collections.get(name)
         if found is None:
-            store = ChunkStore(self.client, name)
+            store = ChunkStore(self.client, name, self.access_lists)
             found = ServingCollection(store, self.embedder_for(store.embedder_version()))
             self._collections[name] = found
         return found

@@ -20,8 +20,10 @@ from weaviate.exceptions import WeaviateBaseError
 
 from ..access.model import Access
 from ..errors import ConfigError, StoreError
+from .access_lists import AccessLists
 from .chunk import Chunk, Hit
 from .schema import (
+    ACCESS_ID_PROPERTY,
     MAX_CLAUSES,
     META_PROPERTY,
     RETURNED,
@@ -50,10 +52,17 @@ def _slices(items: list[Any], size: int) -> Iterator[list[Any]]:
 class ChunkStore:
     """One Weaviate collection of chunks, created with an explicit schema."""
 
-    def __init__(self, client: weaviate.WeaviateClient, name: str) -> None:
+    def __init__(
+        self,
+        client: weaviate.WeaviateClient,
+        name: str,
+        access_lists: AccessLists | None = None,
+    ) -> None:
         self.client = client
         self.name = name
         self.collection = client.collections.use(name)
+        # Where writes register their access lists (the filter finds chunks through them).
+        self.access_lists = access_lists
 
     def ensure(self, embedder_name: str, dimension: int, known: Collection[str] = ()) -> None:
         """Create the collection if missing; refuse one built with a different model.
@@ -87,7 +96,11 @@ class ChunkStore:
         restricted chunks read as closed until their access is rewritten, which the next
         index run or sync does in place.)"""
         present = {p.name for p in self.collection.config.get().properties}
-        wanted = [META_PROPERTY, *(clause_property(i) for i in range(MAX_CLAUSES))]
+        wanted = [
+            META_PROPERTY,
+            ACCESS_ID_PROPERTY,
+            *(clause_property(i) for i in range(MAX_CLAUSES)),
+        ]
         for prop in wanted:
             if prop.name not in present:
                 with suppress(WeaviateBaseError):  # added concurrently by another process
@@ -104,7 +117,12 @@ class ChunkStore:
         return alias.collection if alias is not None else self.name
 
     def upsert(self, chunks: Sequence[Chunk]) -> None:
-        """Write chunks (same id overwrites). Raises if Weaviate rejected any object."""
+        """Write chunks (same id overwrites). Raises if Weaviate rejected any object.
+
+        Their access lists are registered first, so a chunk is never findable under a list
+        nobody knows."""
+        if self.access_lists is not None:
+            self.access_lists.register({c.access for c in chunks})
         for batch in _slices(list(chunks), WRITE_BATCH):
             objects = [
                 DataObject(uuid=c.id, properties=chunk_properties(c), vector=c.vector)

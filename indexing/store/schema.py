@@ -23,14 +23,15 @@ NOBODY = Access((Clause(),))  # a clause that lets nobody in
 TEXT_KEY = "text"
 SEARCHABLE = ["text", "title", "heading"]
 
-# Access lists: one property per clause position, each holding "u:<user>" and "g:<group>"
-# tokens; a position without a clause holds ANY_READER, a clause that names nobody NO_READER.
-# A reader passes when, at every position, one of their tokens (or ANY_READER) is there.
+# Access lists: `acl_public`, and for a restricted chunk `acl_id`, the id of its list in
+# `access_lists` (what the filter asks for), plus the list itself to read back and check
+# again on every hit: one property per clause position holding "u:<user>" and "g:<group>"
+# tokens (a chunk with fewer clauses repeats its first one: the same condition twice is the
+# same condition; a clause that names nobody holds NO_READER).
 MAX_CLAUSES = 6
 CLAUSE_PROPERTIES = [f"acl_{i}" for i in range(MAX_CLAUSES)]
-ANY_READER = "*"
 NO_READER = "!"
-ACCESS_PROPERTIES = ["acl_public", *CLAUSE_PROPERTIES]
+ACCESS_PROPERTIES = ["acl_public", "acl_id", *CLAUSE_PROPERTIES]
 RETURNED = [
     "text",
     "title",
@@ -50,7 +51,16 @@ def clause_property(position: int) -> Property:
         data_type=DataType.TEXT_ARRAY,
         tokenization=Tokenization.FIELD,
         index_searchable=False,
+        index_filterable=False,  # read back only; the filter asks for acl_id
     )
+
+
+ACCESS_ID_PROPERTY = Property(
+    name="acl_id",
+    data_type=DataType.TEXT,
+    tokenization=Tokenization.FIELD,
+    index_searchable=False,
+)
 
 
 # Descriptive metadata of the chunk's document as JSON: returned, neither searched nor filtered.
@@ -103,6 +113,7 @@ def create_collection(
             Property(name="embedder", data_type=text, tokenization=Tokenization.FIELD),
             # Access control, filled by connectors that know page/ticket permissions.
             Property(name="acl_public", data_type=DataType.BOOL),
+            ACCESS_ID_PROPERTY,
             *(clause_property(i) for i in range(MAX_CLAUSES)),
             META_PROPERTY,
         ],
@@ -122,16 +133,17 @@ def access_properties(access: Access) -> dict[str, Any]:
             f"{len(access.clauses)} access clauses (restricted levels): at most {MAX_CLAUSES} "
             "can be stored, so this document is not indexed"
         )
-    props: dict[str, Any] = {"acl_public": access.public}
+    props: dict[str, Any] = {
+        "acl_public": access.public,
+        "acl_id": "" if access.public else access.fingerprint(),
+    }
     for position, name in enumerate(CLAUSE_PROPERTIES):
-        if position >= len(access.clauses):
-            props[name] = [ANY_READER]
+        if access.public:
+            props[name] = []
             continue
-        clause = access.clauses[position]
-        tokens = [f"u:{u}" for u in sorted(clause.users)] + [
-            f"g:{g}" for g in sorted(clause.groups)
-        ]
-        props[name] = tokens or [NO_READER]
+        clause = access.clauses[position if position < len(access.clauses) else 0]
+        users = [f"u:{u}" for u in sorted(clause.users)]
+        props[name] = users + [f"g:{g}" for g in sorted(clause.groups)] or [NO_READER]
     return props
 
 
@@ -145,12 +157,10 @@ def stored_access(props: dict[str, Any]) -> Access:
         tokens = props.get(name)
         if not tokens:
             return NOBODY  # no clause data (an older chunk): nobody, until it is rewritten
-        if list(tokens) == [ANY_READER]:
-            continue
         users = [t[2:] for t in tokens if t.startswith("u:")]
         groups = [t[2:] for t in tokens if t.startswith("g:")]
         clauses.append(Clause.of(users, groups))
-    return Access(tuple(clauses)) if clauses else NOBODY
+    return Access(tuple(clauses))
 
 
 def chunk_properties(chunk: Chunk) -> dict[str, Any]:

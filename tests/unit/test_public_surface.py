@@ -12,6 +12,7 @@ SURFACE = {
     "PUBLIC",
     "PUBLIC_ONLY",
     "Access",
+    "AccessCatalog",
     "Answer",
     "AnswerLog",
     "AnswerRequest",
