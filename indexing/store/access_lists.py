@@ -65,6 +65,7 @@ class AccessCatalog:
         self.lists = lists
         self.ttl_s = ttl_s
         self._lists: dict[str, Access] = {}
+        self._naming: dict[str, set[str]] = {}  # "u:…"/"g:…" → ids of the lists naming it
         self._loaded = float("-inf")
         self._readable: OrderedDict[Audience, list[str]] = OrderedDict()
         self._lock = threading.Lock()
@@ -73,15 +74,37 @@ class AccessCatalog:
         """Ids of the access lists every member of `audience` may read."""
         with self._lock:
             if time.monotonic() - self._loaded > self.ttl_s:
-                self._lists = self.lists.all()
-                self._loaded = time.monotonic()
-                self._readable.clear()
+                self._reload()
             found = self._readable.get(audience)
             if found is None:
-                found = sorted(i for i, access in self._lists.items() if audience.may_read(access))
+                found = sorted(
+                    i for i in self._candidates(audience) if audience.may_read(self._lists[i])
+                )
                 self._readable[audience] = found
                 while len(self._readable) > AUDIENCES_KEPT:
                     self._readable.popitem(last=False)
             else:
                 self._readable.move_to_end(audience)
             return found
+
+    def _reload(self) -> None:
+        self._lists = self.lists.all()
+        self._naming = {}
+        for list_id, access in self._lists.items():
+            for clause in access.clauses:
+                for token in [
+                    *(f"u:{u}" for u in clause.users),
+                    *(f"g:{g}" for g in clause.groups),
+                ]:
+                    self._naming.setdefault(token, set()).add(list_id)
+        self._loaded = time.monotonic()
+        self._readable.clear()
+
+    def _candidates(self, audience: Audience) -> set[str]:
+        """Lists that name someone of the audience's first member: only those can let the
+        whole audience in (the rule is checked on each of them after)."""
+        if not audience.principals:
+            return set()
+        first = audience.principals[0]
+        tokens = [*(f"u:{i}" for i in first.identities), *(f"g:{g}" for g in first.groups)]
+        return set().union(*(self._naming.get(t, set()) for t in tokens))

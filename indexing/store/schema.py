@@ -23,7 +23,7 @@ NOBODY = Access((Clause(),))  # a clause that lets nobody in
 TEXT_KEY = "text"
 SEARCHABLE = ["text", "title", "heading"]
 
-# Access lists: `acl_public`, and for a restricted chunk `acl_id`, the id of its list in
+# Access lists: `acl_public`, and `acl_id`: PUBLIC_ID, or the id of the chunk's list in
 # `access_lists` (what the filter asks for), plus the list itself to read back and check
 # again on every hit: one property per clause position holding "u:<user>" and "g:<group>"
 # tokens (a chunk with fewer clauses repeats its first one: the same condition twice is the
@@ -31,6 +31,7 @@ SEARCHABLE = ["text", "title", "heading"]
 MAX_CLAUSES = 6
 CLAUSE_PROPERTIES = [f"acl_{i}" for i in range(MAX_CLAUSES)]
 NO_READER = "!"
+PUBLIC_ID = "public"  # the `acl_id` of a public chunk: the filter is one condition, no OR
 ACCESS_PROPERTIES = ["acl_public", "acl_id", *CLAUSE_PROPERTIES]
 RETURNED = [
     "text",
@@ -135,7 +136,7 @@ def access_properties(access: Access) -> dict[str, Any]:
         )
     props: dict[str, Any] = {
         "acl_public": access.public,
-        "acl_id": "" if access.public else access.fingerprint(),
+        "acl_id": PUBLIC_ID if access.public else access.fingerprint(),
     }
     for position, name in enumerate(CLAUSE_PROPERTIES):
         if access.public:

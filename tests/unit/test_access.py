@@ -81,3 +81,26 @@ def test_folder_rules_give_the_first_matching_access_list_and_reject_bad_rules(t
     (tmp_path / ".knowhere-access.yml").write_text("rules:\n  - path: 'x'\n")
     with pytest.raises(ConfigError, match="rule 1 needs `users` and/or `groups`"):
         load_folder_rules(tmp_path)
+
+
+def test_the_catalog_knows_which_lists_an_audience_may_read(tmp_path: Path):
+    from indexing.store.access_lists import AccessCatalog, AccessLists
+
+    lists = AccessLists(f"sqlite:///{tmp_path / 'lists.db'}")
+    staff_and_hr = Access((Clause.of(groups=["staff"]), Clause.of(groups=["hr"])))
+    staff = Access.restricted(groups=["staff"])
+    lists.register([staff_and_hr, staff, PUBLIC])
+    catalog = AccessCatalog(lists, ttl_s=0.0)
+    alice = Principal.of("alice@example.com", ["staff", "hr"])
+    bob = Principal.of("bob@example.com", ["staff"])
+
+    assert catalog.readable(Audience.of([alice])) == sorted(
+        [staff.fingerprint(), staff_and_hr.fingerprint()]
+    )
+    assert catalog.readable(Audience.of([alice, bob])) == [staff.fingerprint()]
+    assert catalog.readable(PUBLIC_ONLY) == []
+
+    later = Access.restricted(users=["bob@example.com"])  # a list written after the first load
+    lists.register([later, later])  # registering twice is harmless
+    assert later.fingerprint() in catalog.readable(Audience.of([bob]))
+    lists.close()
