@@ -6,7 +6,7 @@ answer records the version that really served it and nothing embeds the question
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..access.model import PUBLIC_ONLY, Audience
 from ..embedding.embedder import EmbeddedQuery, SentenceEmbedder
@@ -25,7 +25,6 @@ class SearchResult:
     hits: list[Hit]
     embedder: str
     query: EmbeddedQuery | None = None
-    filtered_out: int = field(default=0)  # hits Weaviate returned that the re-check dropped
 
 
 class Retriever:
@@ -79,4 +78,4 @@ class Retriever:
         filters = audience_filter(audience, lists)
         hits = store.query(query, vector, top_k, mode=mode, alpha=alpha, filters=filters)
         readable = [h for h in hits if audience.may_read(h.access)]
-        return SearchResult(readable, embedder.version, embedded, len(hits) - len(readable))
+        return SearchResult(readable, embedder.version, embedded)

@@ -168,20 +168,21 @@ def _stored(bot: SimpleNamespace, access: Access, uncited: Access = PUBLIC) -> N
     bot.store.fetch.return_value = [Hit(**{**hit.__dict__, "access": access}), other]
 
 
+def share(bot: SimpleNamespace, client: AsyncMock) -> None:
+    """U1 presses *Share in channel* on answer-1 in channel C1."""
+    body = {"user": {"id": "U1"}, "channel": {"id": "C1"}}
+    action = {"value": "answer-1"}
+    run(
+        actions.share_answer(
+            ack=AsyncMock(), body=body, action=action, client=client, context=context(bot)
+        )
+    )
+
+
 def test_sharing_is_refused_when_someone_in_the_channel_may_not_read_a_source():
     bot, client = fake_bot(), slack_client()
     _stored(bot, Access.restricted(groups=["hr"]))  # bob is not in hr
-    body = {"user": {"id": "U1"}, "channel": {"id": "C1"}}
-
-    run(
-        actions.share_answer(
-            ack=AsyncMock(),
-            body=body,
-            action={"value": "answer-1"},
-            client=client,
-            context=context(bot),
-        )
-    )
+    share(bot, client)
 
     client.chat_postMessage.assert_not_awaited()
     assert client.chat_postEphemeral.await_args.kwargs["text"] == actions.CANNOT_SHARE
@@ -190,17 +191,7 @@ def test_sharing_is_refused_when_someone_in_the_channel_may_not_read_a_source():
 def test_sharing_is_refused_when_an_uncited_passage_the_answer_was_made_from_is_restricted():
     bot, client = fake_bot(), slack_client()
     _stored(bot, PUBLIC, uncited=Access.restricted(groups=["hr"]))
-    body = {"user": {"id": "U1"}, "channel": {"id": "C1"}}
-
-    run(
-        actions.share_answer(
-            ack=AsyncMock(),
-            body=body,
-            action={"value": "answer-1"},
-            client=client,
-            context=context(bot),
-        )
-    )
+    share(bot, client)
 
     assert bot.store.fetch.call_args.args[0] == ["c1", "c2"]
     client.chat_postMessage.assert_not_awaited()
@@ -209,17 +200,7 @@ def test_sharing_is_refused_when_an_uncited_passage_the_answer_was_made_from_is_
 def test_sharing_posts_the_answer_when_everyone_may_read_its_sources():
     bot, client = fake_bot(), slack_client()
     _stored(bot, PUBLIC)
-    body = {"user": {"id": "U1"}, "channel": {"id": "C1"}}
-
-    run(
-        actions.share_answer(
-            ack=AsyncMock(),
-            body=body,
-            action={"value": "answer-1"},
-            client=client,
-            context=context(bot),
-        )
-    )
+    share(bot, client)
 
     assert client.chat_postMessage.await_args.kwargs["channel"] == "C1"
     bot.answer_log.add_message.assert_called_once_with("answer-1", "slack", "C1", "111.222")
