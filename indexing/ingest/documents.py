@@ -14,6 +14,7 @@ import hashlib
 from llama_index.core import Document
 
 from ..access.model import Access
+from ..store.hashes import Indexed
 
 HASHED_METADATA = ("title", "url", "source", "path")
 ACCESS_KEY = "access"  # the document's access list (`Access.to_dict()`); absent: public
@@ -35,3 +36,8 @@ def content_hash(document: Document) -> str:
 def access_of(document: Document) -> Access:
     """Who may read the document (no access list: public)."""
     return Access.from_dict(document.metadata.get(ACCESS_KEY))
+
+
+def indexed_version(document: Document) -> Indexed:
+    """What indexing this document records: its content hash and access fingerprint."""
+    return Indexed(content_hash(document), access_of(document).fingerprint())

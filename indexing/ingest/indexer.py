@@ -32,7 +32,7 @@ from ..store.hashes import DocHashStore, Indexed
 from ..store.schema import MAX_CLAUSES
 from ..store.write_gate import WriteGate
 from .chunking import StructuredChunker
-from .documents import ACCESS_KEY, access_of, content_hash
+from .documents import ACCESS_KEY, access_of, indexed_version
 
 
 @dataclass
@@ -143,7 +143,7 @@ class Indexer:
         started = time.perf_counter()
         total = len(documents)
         report = IndexReport(documents=total)
-        known = self.hashes.all()
+        known = self.hashes.all() if documents or prune else {}
         todo: list[tuple[Document, Indexed]] = []
         access_only: dict[str, Access] = {}
         for document in documents:
@@ -155,7 +155,7 @@ class Indexer:
                 )
                 report.failed.append(Failure(document.id_, reason))
                 continue
-            now = Indexed(content_hash(document), access.fingerprint())
+            now = indexed_version(document)
             before = known.get(document.id_)
             if before == now:
                 report.unchanged += 1
@@ -165,13 +165,13 @@ class Indexer:
                 todo.append((document, now))
         if access_only:
             report.access_updated += self.update_access(access_only, known)
+        done = report.unchanged + report.access_updated
         if progress:
-            progress(report.unchanged, total)
+            progress(done, total)
         batches = [
             todo[start : start + self.docs_per_batch]
             for start in range(0, len(todo), self.docs_per_batch)
         ]
-        done = report.unchanged + report.access_updated
         self._run_batches(batches, known, report, _advance(progress, done, total))
         if prune:
             removed, report.deleted = self.prune({d.id_ for d in documents}, known)

@@ -28,12 +28,12 @@ import redis
 
 from ..errors import Busy, KnowhereError
 from ..failures import Failure
-from ..ingest.documents import access_of, content_hash
+from ..ingest.documents import indexed_version
 from ..ingest.indexer import Indexer
 from ..progress import Progress
 from ..sources.interfaces import Connector, ExportConnector, Loaded, Plan
 from ..sources.tickets.pairs import TicketPairs
-from ..store.hashes import DocHashStore, Indexed, SourceVersions
+from ..store.hashes import DocHashStore, SourceVersions
 from .lock import SourceLock
 from .runs import Counts, Run, SyncRuns
 from .staging import RunStaging
@@ -82,11 +82,7 @@ def _plan_export(context: SyncContext, run_id: str, connector: ExportConnector) 
     """Read the export once; stage what changed for the batches, and the listing for prune."""
     export = connector.read()
     known = context.hashes.all()
-    todo = [
-        d
-        for d in export.documents
-        if known.get(d.id_) != Indexed(content_hash(d), access_of(d).fingerprint())
-    ]
+    todo = [d for d in export.documents if known.get(d.id_) != indexed_version(d)]
     context.staging(run_id).stage(todo, export.pairs)
     ids = [d.id_ for d in todo]
     batches = [

@@ -77,7 +77,8 @@ class ConfluenceConnector:
         return accesses
 
     def plan(self, full: bool, versions: dict[str, str], accesses: dict[str, str]) -> Plan:
-        plan = Plan(batches=[], listing=set())
+        plan = Plan(batches=[])
+        listing: set[str] = set()
         for key in self.spaces:
             space = space_access(self.client, key, self.fallback_access)
             listed = list_pages(self.client, key)
@@ -86,8 +87,7 @@ class ConfluenceConnector:
             rewrite: dict[str, Any] = {}
             for page_id, access in readable.items():
                 doc_id = page_doc_id(self.source, page_id)
-                assert plan.listing is not None
-                plan.listing.add(doc_id)
+                listing.add(doc_id)
                 if full or versions.get(doc_id) != str(listed[page_id].version):
                     fetch.append(page_id)
                 elif accesses.get(doc_id) != access.fingerprint():
@@ -101,6 +101,7 @@ class ConfluenceConnector:
                 plan.batches.append(
                     {"space": key, "ids": [], "access_only": {d: rewrite[d] for d in docs}}
                 )
+        plan.listing = listing
         return plan
 
     def load(self, payload: dict[str, Any]) -> Loaded:

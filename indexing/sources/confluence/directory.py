@@ -26,9 +26,7 @@ from .permissions import PermissionsUnreadable, user_ids
 LIST_LIMIT = 200
 
 
-def _email(
-    client: ConfluenceClient, user: dict[str, Any], email_domain: str | None, snapshot: Snapshot
-) -> str:
+def _email(client: ConfluenceClient, user: dict[str, Any], email_domain: str | None) -> str:
     email = str(user.get("email") or "").strip().lower()
     if email:
         return email
@@ -74,7 +72,7 @@ def read_directory(
             if not ids:
                 continue
             if ids not in people:
-                people[ids] = Person(ids, _email(client, user, email_domain, snapshot))
+                people[ids] = Person(ids, _email(client, user, email_domain))
             snapshot.memberships |= {(name, user_id) for user_id in ids}
     snapshot.people = list(people.values())
     unresolved = [p for p in snapshot.people if not p.email]
