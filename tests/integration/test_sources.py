@@ -465,6 +465,10 @@ def test_a_worker_killed_mid_sync_loses_and_duplicates_nothing(
             run_id = first["run"]
             assert first["batches"] == 12
             wait_for(lambda: 2 <= _done_batches(runs, run_id) < 12, timeout=180)
+            # Kill while a batch fetches its pages (the stand-in holds each fetch 0.3 s), not
+            # in the moment after one was recorded and before it was acknowledged.
+            fetches = site.state.count("cql=id+in")
+            wait_for(lambda: site.state.count("cql=id+in") > fetches, timeout=60)
             worker.send_signal(signal.SIGKILL)  # no warm shutdown: the batch is lost mid-way
             worker.wait(timeout=30)
         assert runs.get(run_id).status == "running"  # type: ignore[union-attr]
