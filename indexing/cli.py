@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -146,10 +147,22 @@ def evaluate(
     mode: Annotated[str, typer.Option(help="hybrid, vector or bm25")] = "hybrid",
     alpha: Annotated[float | None, typer.Option(help="Hybrid weight, 1 = vector only")] = None,
     k: int = 10,
+    tune_on: Annotated[
+        str | None, typer.Option(help="First choose the collection's α on this split (dev)")
+    ] = None,
 ) -> None:
     """Retrieval quality on a BEIR-layout dataset, as JSON (nDCG@k, Recall@k, MRR@k)."""
-    result = jobs.evaluate_dataset(_settings(), dataset_dir, split, model, _mode(mode), alpha, k)
+    result = jobs.evaluate_dataset(
+        _settings(), dataset_dir, split, model, _mode(mode), alpha, k, tune_on
+    )
     _print_json(result)
+
+
+@app.command("tune")
+def tune() -> None:
+    """Choose the serving index's hybrid weight α from 👍 feedback (the questions people
+    asked and the sources they approved), as JSON; searches use it from then on."""
+    _print_json(asdict(jobs.tune_alpha(_settings())))
 
 
 def _audience(settings: Settings, email: str | None) -> Audience:

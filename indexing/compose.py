@@ -27,11 +27,12 @@ from .errors import ConfigError
 from .infra.local_services import local_api_key
 from .infra.local_stack import LocalStack
 from .infra.redis import connect_redis
-from .ingest.chunking import StructuredChunker
+from .ingest.chunking import StructuredChunker, chunking_fingerprint
 from .ingest.indexer import Indexer
 from .learning.finetune import TrainParams
 from .learning.loop import LearningContext, LearningPolicy
 from .learning.registry import Registry
+from .search.fusion_weight import AlphaChoices
 from .search.retriever import Retriever
 from .search.tuning import default_alpha, default_min_relevance
 from .settings import Settings
@@ -115,14 +116,20 @@ def build_embedder(settings: Settings, model: str | None = None) -> SentenceEmbe
 
 
 def build_chunker(settings: Settings, embedder: SentenceEmbedder) -> StructuredChunker:
-    # Leave room for the "title: …\nheading: …" prefix inside the model's window.
-    size = max(64, min(settings.chunk_size, embedder.max_seq_length - 64))
+    """Chunks of the configured size that fit the model's window with their title and
+    heading, counted in the model's own tokens."""
     tokenizer = embedder.tokenizer
 
     def count_tokens(text: str) -> list[int]:
         return list(tokenizer.encode(text, add_special_tokens=False))
 
-    return StructuredChunker(size, min(settings.chunk_overlap, size // 4), tokenizer=count_tokens)
+    return StructuredChunker(
+        settings.chunk_size,
+        settings.chunk_overlap,
+        tokenizer=count_tokens,
+        fingerprint=chunking_fingerprint(settings.chunk_size, settings.chunk_overlap),
+        window=embedder.max_seq_length,
+    )
 
 
 @functools.cache
@@ -230,17 +237,22 @@ def build_retriever(
     embedder: SentenceEmbedder,
     collection: str | None = None,
 ) -> Retriever:
-    alpha = settings.hybrid_alpha
-    if alpha is None:
-        alpha = default_alpha(embedder.model_name)
+    """An explicit `hybrid_alpha` is used as it is; otherwise each collection's α chosen
+    from its questions (`knowhere tune`), else the model's default."""
+    explicit = settings.hybrid_alpha
     store = open_store(client, settings, embedder, collection)
     return Retriever(
         store,
         embedder,
-        alpha,
+        default_alpha(embedder.model_name) if explicit is None else explicit,
         alias=index_alias(client, settings, store.name),
         catalog=access_catalog(settings),
+        chosen=alpha_choices(settings) if explicit is None else None,
     )
+
+
+def alpha_choices(settings: Settings) -> AlphaChoices:
+    return AlphaChoices(open_redis(settings))
 
 
 # Answers ------------------------------------------------------------------------------------
@@ -353,6 +365,7 @@ def open_sync_context(settings: Settings, name: str) -> SyncContext:
         open_pairs=lambda: TicketPairs(settings.answer_log_url()),
         batch_size=settings.sync_batch_size,
         known_groups=lambda: _known_groups(settings, name),
+        chunking=chunking_fingerprint(settings.chunk_size, settings.chunk_overlap),
     )
 
 

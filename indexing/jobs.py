@@ -16,13 +16,14 @@ from .access.directory import Snapshot
 from .errors import ConfigError
 from .evaluation.beir import load_beir
 from .evaluation.metrics import score_run
-from .evaluation.run import eval_collection_name, rank_documents
+from .evaluation.run import corpus_ids, eval_collection_name
 from .ingest.indexer import IndexReport
 from .learning import loop
 from .learning.loop import TrainOutcome
 from .learning.registry import EmbedderVersion
 from .learning.switch import SwitchReport
 from .progress import Progress
+from .search.fusion_weight import AlphaChoice, choose_alpha
 from .settings import Settings
 from .sources.confluence.directory import read_directory
 from .sources.folder import scan_folder
@@ -139,8 +140,10 @@ def evaluate_dataset(
     mode: SearchMode = "hybrid",
     alpha: float | None = None,
     k: int = 10,
+    tune_on: str | None = None,
 ) -> dict[str, object]:
-    """Index a BEIR dataset's corpus into its own collection (once), then score the split."""
+    """Index a BEIR dataset's corpus into its own collection (once), then score the split.
+    With `tune_on` (a split, such as dev), the collection's α is first chosen on it."""
     dataset = load_beir(folder, split)
     collection = eval_collection_name(dataset.name, model or settings.embed_model)
     with compose.connect_weaviate(settings) as client:
@@ -148,13 +151,21 @@ def evaluate_dataset(
         indexer = compose.build_indexer(client, settings, dataset.name, embedder, collection)
         report = indexer.index(dataset.corpus, prune=True)
         retriever = compose.build_retriever(client, settings, embedder, collection)
-        alpha = retriever.alpha if alpha is None else alpha
 
-        def search(query: str) -> list[str]:
-            found = retriever.search(query, top_k=k * 3, mode=mode, alpha=alpha)
-            return [hit.doc_id for hit in found.hits]
+        def ranked(query: str, weight: float | None) -> list[str]:
+            found = retriever.search(query, top_k=k * 3, mode=mode, alpha=weight)
+            return corpus_ids([hit.doc_id for hit in found.hits], dataset.name, k)
 
-        metrics = score_run(rank_documents(search, dataset, k), dataset.qrels, k)
+        choice = None
+        if tune_on:
+            dev = load_beir(folder, tune_on)
+            origin = f"{dataset.name}/{tune_on}"
+            choice = choose_alpha(ranked, dev.queries, dev.qrels, origin, retriever.alpha)
+            compose.alpha_choices(settings).set(collection, choice)
+        alpha = retriever.alpha_for(retriever.store) if alpha is None else alpha
+        metrics = score_run(
+            {q: ranked(dataset.queries[q], alpha) for q in dataset.qrels}, dataset.qrels, k
+        )
     return {
         "dataset": dataset.name,
         "split": split,
@@ -162,10 +173,40 @@ def evaluate_dataset(
         "precision": embedder.precision,
         "mode": mode,
         "alpha": alpha if mode == "hybrid" else None,
+        "alpha_chosen_on": choice.ndcg_by_alpha if choice else None,
         "collection": collection,
         "corpus_indexed": {"embedded": report.texts_embedded, "unchanged": report.unchanged},
         **metrics,
     }
+
+
+def tune_alpha(settings: Settings) -> AlphaChoice:
+    """Choose the serving collection's α from 👍 feedback: each approved (question, document)
+    is a judged question. Searched without an audience filter: only the score leaves.
+    (Ticket pairs are not used: a ticket's own question is inside its document.)"""
+    queries: dict[str, str] = {}
+    qrels: dict[str, dict[str, int]] = {}
+    log = compose.open_answer_log(settings)
+    try:
+        for pair in log.pairs():
+            if pair.label > 0:
+                key = " ".join(pair.query.lower().split())
+                queries[key] = pair.query
+                qrels.setdefault(key, {})[pair.doc_id] = 1
+    finally:
+        log.close()
+    with compose.connect_weaviate(settings) as client:
+        retriever = compose.build_retriever(client, settings, compose.build_embedder(settings))
+        store, embedder = retriever.current()
+        vectors = {q: embedder.embed_query(q).vector for q in queries.values()}
+
+        def ranked(query: str, alpha: float) -> list[str]:
+            hits = store.query(query, vectors[query], 30, alpha=alpha)
+            return list(dict.fromkeys(h.doc_id for h in hits))[:10]
+
+        choice = choose_alpha(ranked, queries, qrels, "feedback", retriever.alpha)
+        compose.alpha_choices(settings).set(store.name, choice)
+    return choice
 
 
 # Learning from feedback.

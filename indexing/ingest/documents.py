@@ -1,10 +1,11 @@
 """A document's identity, and the fingerprints that tell whether it changed.
 
 Documents are LlamaIndex `Document`s whatever their source. The id is the source's name and
-the document's path inside it. Two fingerprints: the content hash covers the text and the
+the document's path inside it. Fingerprints: the content hash covers the text and the
 metadata that identify it, never volatile fields (a file's mtime), so touching a file costs
 nothing; the access fingerprint covers who may read it, so a permission change rewrites the
-chunks' access lists in place instead of embedding them again.
+chunks' access lists in place instead of embedding them again. The chunking fingerprint is
+that of the chunker's settings: changing them chunks the documents chunked otherwise again.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def access_of(document: Document) -> Access:
     return Access.from_dict(document.metadata.get(ACCESS_KEY))
 
 
-def indexed_version(document: Document) -> Indexed:
-    """What indexing this document records: its content hash and access fingerprint."""
-    return Indexed(content_hash(document), access_of(document).fingerprint())
+def indexed_version(document: Document, chunking: str) -> Indexed:
+    """What indexing this document with chunking settings `chunking` (their fingerprint)
+    records: its content hash, access fingerprint and that chunking fingerprint."""
+    return Indexed(content_hash(document), access_of(document).fingerprint(), chunking)

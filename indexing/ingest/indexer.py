@@ -155,11 +155,14 @@ class Indexer:
                 )
                 report.failed.append(Failure(document.id_, reason))
                 continue
-            now = indexed_version(document)
+            now = indexed_version(document, self.chunker.fingerprint)
             before = known.get(document.id_)
             if before == now:
                 report.unchanged += 1
-            elif before is not None and before.content == now.content:
+            elif before is not None and (before.content, before.chunking) == (
+                now.content,
+                now.chunking,
+            ):
                 access_only[document.id_] = access
             else:
                 todo.append((document, now))
@@ -192,7 +195,10 @@ class Indexer:
         with self._target() as (store, _):
             store.set_access(indexed)
         self.hashes.set_many(
-            {d: Indexed(known[d].content, a.fingerprint()) for d, a in indexed.items()}
+            {
+                d: Indexed(known[d].content, a.fingerprint(), known[d].chunking)
+                for d, a in indexed.items()
+            }
         )
         return len(indexed)
 

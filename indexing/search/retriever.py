@@ -15,6 +15,11 @@ from ..store.alias import IndexAlias
 from ..store.chunk import Hit
 from ..store.chunk_store import ChunkStore, SearchMode
 from ..store.filters import audience_filter
+from .exact_terms import exact_terms, put_first, rare_holders
+from .fusion_weight import AlphaChoices
+
+# Chunks a BM25 lookup of one exact term reads to tell whether the term is rare.
+TERM_LOOKUP = 20
 
 
 @dataclass(frozen=True)
@@ -37,10 +42,13 @@ class Retriever:
         alpha: float,
         alias: IndexAlias | None = None,
         catalog: AccessCatalog | None = None,
+        chosen: AlphaChoices | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
+        # The α when the serving collection has none chosen from its questions (`chosen`).
         self.alpha = alpha
+        self.chosen = chosen
         # Which access lists an audience may read (None: public chunks only for everyone).
         self.catalog = catalog
         # With an alias, each query goes to the collection serving now, embedded by the
@@ -53,6 +61,11 @@ class Retriever:
         serving = self.alias.current()
         return serving.store, serving.embedder
 
+    def alpha_for(self, store: ChunkStore) -> float:
+        """The hybrid weight chosen for this collection, else the default."""
+        chosen = self.chosen.alpha_of(store.name) if self.chosen else None
+        return self.alpha if chosen is None else chosen
+
     def search(
         self,
         query: str,
@@ -63,8 +76,9 @@ class Retriever:
     ) -> SearchResult:
         """The `top_k` best chunks every member of `audience` may read: filtered in Weaviate,
         and checked again here."""
-        alpha = self.alpha if alpha is None else alpha
         store, embedder = self.current()
+        if alpha is None:
+            alpha = self.alpha_for(store)
         query = query.strip()
         if not query:
             return SearchResult([], embedder.version)
@@ -77,5 +91,24 @@ class Retriever:
         lists = self.catalog.readable(audience) if self.catalog and audience.principals else []
         filters = audience_filter(audience, lists)
         hits = store.query(query, vector, top_k, mode=mode, alpha=alpha, filters=filters)
+        if mode != "vector":
+            hits = self._rare_terms_first(store, query, hits, top_k, filters)
         readable = [h for h in hits if audience.may_read(h.access)]
         return SearchResult(readable, embedder.version, embedded)
+
+    def _rare_terms_first(
+        self, store: ChunkStore, query: str, hits: list[Hit], top_k: int, filters: object
+    ) -> list[Hit]:
+        """The chunks holding a rare exact term of the query first, in the order the search
+        ranked them (then BM25's), then the other hits."""
+        first: list[Hit] = []
+        for term in exact_terms(query):
+            found = store.query(
+                term, None, TERM_LOOKUP, mode="bm25", all_terms=True, filters=filters
+            )
+            first += rare_holders(term, found)
+        if not first:
+            return hits
+        position = {h.chunk_id: i for i, h in enumerate(hits)}
+        first.sort(key=lambda h: position.get(h.chunk_id, len(hits)))
+        return put_first(first, hits, top_k)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import weaviate
 from weaviate.classes.data import DataObject
-from weaviate.classes.query import Filter, HybridFusion, MetadataQuery
+from weaviate.classes.query import BM25Operator, Filter, HybridFusion, MetadataQuery
 from weaviate.exceptions import WeaviateBaseError
 
 from ..access.model import Access
@@ -209,8 +209,10 @@ class ChunkStore:
         mode: SearchMode = "hybrid",
         alpha: float = 0.8,
         filters: Any = None,
+        all_terms: bool = False,
     ) -> list[Hit]:
-        """Hybrid (relative-score fusion; alpha 1 = vector only), vector or BM25 search."""
+        """Hybrid (relative-score fusion; alpha 1 = vector only), vector or BM25 search;
+        `all_terms`: BM25 matches only chunks holding every word of `text`."""
         query = self.collection.query
         common: dict[str, Any] = {
             "limit": limit,
@@ -221,7 +223,10 @@ class ChunkStore:
         }
         try:
             if mode == "bm25":
-                response = query.bm25(query=text, query_properties=SEARCHABLE, **common)
+                operator = BM25Operator.and_() if all_terms else None
+                response = query.bm25(
+                    query=text, query_properties=SEARCHABLE, operator=operator, **common
+                )
             elif mode == "vector":
                 if vector is None:
                     raise ValueError("vector search needs a query vector")

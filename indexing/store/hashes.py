@@ -16,11 +16,14 @@ from llama_index.storage.kvstore.redis import RedisKVStore
 
 @dataclass(frozen=True)
 class Indexed:
-    """What is indexed of a document: its content hash and its access fingerprint ("" when
-    recorded before access lists were fingerprinted apart: rewritten on the next run)."""
+    """What is indexed of a document: its content hash, its access fingerprint ("" when
+    recorded before access lists were fingerprinted apart: rewritten on the next run) and the
+    fingerprint of the chunking settings it was chunked with ("" before those were recorded:
+    chunked again on the next run)."""
 
     content: str
     access: str = ""
+    chunking: str = ""
 
 
 class DocHashStore:
@@ -34,13 +37,18 @@ class DocHashStore:
 
     def all(self) -> dict[str, Indexed]:
         return {
-            doc_id: Indexed(str(value["hash"]), str(value.get("access", "")))
+            doc_id: Indexed(
+                str(value["hash"]), str(value.get("access", "")), str(value.get("chunking", ""))
+            )
             for doc_id, value in self._kv.get_all(self._name).items()
         }
 
     def set_many(self, indexed: dict[str, Indexed]) -> None:
         if indexed:
-            values = [(d, {"hash": i.content, "access": i.access}) for d, i in indexed.items()]
+            values = [
+                (d, {"hash": i.content, "access": i.access, "chunking": i.chunking})
+                for d, i in indexed.items()
+            ]
             self._kv.put_all(values, self._name)
 
     def delete(self, doc_ids: list[str]) -> None:

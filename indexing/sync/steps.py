@@ -54,6 +54,8 @@ class SyncContext:
     batch_size: int = 50
     # The groups the source's directory snapshot knows (None: no snapshot to compare with).
     known_groups: Callable[[], set[str] | None] = lambda: None
+    # The chunking settings' fingerprint: an export's documents chunked otherwise are redone.
+    chunking: str = ""
     _pairs: TicketPairs | None = field(default=None, init=False, repr=False)
 
     @property
@@ -82,7 +84,7 @@ def _plan_export(context: SyncContext, run_id: str, connector: ExportConnector) 
     """Read the export once; stage what changed for the batches, and the listing for prune."""
     export = connector.read()
     known = context.hashes.all()
-    todo = [d for d in export.documents if known.get(d.id_) != indexed_version(d)]
+    todo = [d for d in export.documents if known.get(d.id_) != indexed_version(d, context.chunking)]
     context.staging(run_id).stage(todo, export.pairs)
     ids = [d.id_ for d in todo]
     batches = [

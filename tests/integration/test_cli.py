@@ -83,6 +83,56 @@ def test_eval_reports_ranking_metrics_as_json(settings_env, tmp_path):
     assert again["corpus_indexed"]["embedded"] == 0
 
 
+SERVICES = [
+    "vermilion",
+    "chartreuse",
+    "cerulean",
+    "magenta",
+    "ochre",
+    "indigo",
+    "saffron",
+    "teal",
+    "umber",
+    "crimson",
+    "sepia",
+    "viridian",
+]
+
+
+def test_eval_chooses_the_collections_alpha_on_dev_and_keeps_it(settings_env, tmp_path):
+    dataset = tmp_path / "services"
+    (dataset / "qrels").mkdir(parents=True)
+    (dataset / "corpus.jsonl").write_text(
+        "".join(
+            json.dumps(
+                {
+                    "_id": name,
+                    "title": f"The {name} service",
+                    "text": f"Restart the {name} service with its runbook; page its on-call.",
+                }
+            )
+            + "\n"
+            for name in SERVICES
+        )
+    )
+    (dataset / "queries.jsonl").write_text(
+        "".join(
+            json.dumps({"_id": name, "text": f"how do I restart {name}?"}) + "\n"
+            for name in SERVICES
+        )
+    )
+    rows = "".join(f"{name}\t{name}\t1\n" for name in SERVICES)
+    for split in ("dev", "test"):
+        (dataset / "qrels" / f"{split}.tsv").write_text("query-id\tcorpus-id\tscore\n" + rows)
+
+    tuned = json.loads(knowhere(settings_env, "eval", str(dataset), "--tune-on", "dev").stdout)
+    later = json.loads(knowhere(settings_env, "eval", str(dataset)).stdout)
+
+    sweep = {float(a): ndcg for a, ndcg in tuned["alpha_chosen_on"].items()}
+    assert len(sweep) == 9 and sweep[tuned["alpha"]] == max(sweep.values())
+    assert later["alpha"] == tuned["alpha"] and later["ndcg@10"] == tuned["ndcg@10"]
+
+
 def test_eval_names_the_bad_line_of_a_broken_dataset(settings_env, tmp_path):
     dataset = tmp_path / "broken"
     (dataset / "qrels").mkdir(parents=True)

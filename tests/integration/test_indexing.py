@@ -63,6 +63,21 @@ def test_reindexing_an_unchanged_folder_embeds_nothing_and_duplicates_nothing(
     assert sum(len(c) for c in before.values()) == first.chunks_written
 
 
+def test_a_new_chunk_size_chunks_the_folder_again_and_then_nothing(settings, knowledge_base):
+    jobs.index_folder(settings, knowledge_base)
+    before = stored(settings)
+    smaller = settings.model_copy(update={"chunk_size": 64, "chunk_overlap": 8})
+
+    rechunked = jobs.index_folder(smaller, knowledge_base)
+    again = jobs.index_folder(smaller, knowledge_base)
+
+    assert rechunked.updated == 7 and rechunked.unchanged == 0
+    after = stored(settings)
+    assert sum(map(len, after.values())) > sum(map(len, before.values()))
+    assert all(len(c["text"].split()) <= 64 for chunks in after.values() for c in chunks)
+    assert again.unchanged == 7 and again.texts_embedded == 0
+
+
 def test_editing_a_file_replaces_exactly_its_chunks(settings, knowledge_base):
     jobs.index_folder(settings, knowledge_base)
     before = stored(settings)
@@ -173,3 +188,35 @@ def test_overlapped_indexing_on_a_gpu_writes_the_same_chunks_and_isolates_a_bad_
     assert {d: strip(c) for d, c in stored(settings).items()} == {
         d: strip(c) for d, c in expected.items()
     }
+
+
+def test_a_pasted_identifier_finds_the_one_page_that_holds_it_first(settings, knowledge_base):
+    (knowledge_base / "it" / "phones.md").write_text(
+        "# Desk phones\n\n## Escalations\n\n"
+        "Zebra-unicorn-frobnication policy: call extension 4242 and ask for the on-call lead.\n"
+    )
+    jobs.index_folder(settings, knowledge_base)
+
+    for question in (
+        "zebra-unicorn-frobnication policy",
+        "who answers on extension 4242?",
+        'what is the "frobnication policy"?',
+    ):
+        assert search(settings, question)[0].doc_id == "kb:it/phones.md", question
+
+
+def test_an_identifier_many_pages_share_leaves_the_ranking_to_the_search(settings, knowledge_base):
+    for n in range(5):
+        (knowledge_base / "it" / f"printer-{n}.md").write_text(
+            f"# Printer floor {n}\n\nPrinters report error E-100 when the tray is empty.\n"
+        )
+    jobs.index_folder(settings, knowledge_base)
+    question = "my laptop was stolen, error E-100"
+    embedder = compose.build_embedder(settings)
+    with compose.connect_weaviate(settings) as client:
+        retriever = compose.build_retriever(client, settings, embedder)
+        plain = retriever.store.query(
+            question, embedder.embed_query(question).vector, 5, alpha=retriever.alpha
+        )
+
+    assert [h.chunk_id for h in search(settings, question)] == [h.chunk_id for h in plain]

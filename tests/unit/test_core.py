@@ -13,6 +13,7 @@ from indexing.embedding import models
 from indexing.evaluation.metrics import mrr_at_k, ndcg_at_k, recall_at_k, score_run
 from indexing.ingest.chunking import StructuredChunker, chunk_id
 from indexing.ingest.documents import content_hash
+from indexing.search.fusion_weight import choose_alpha
 from indexing.search.tuning import default_alpha
 
 
@@ -38,6 +39,73 @@ def test_chunks_keep_their_heading_path_and_get_stable_ids():
     assert chunks[2].get_content(metadata_mode="embed").startswith("title: Guide\nheading:")
     again = StructuredChunker(chunk_size=64, chunk_overlap=8).chunk(doc)
     assert [c.node_id for c in again] == [c.node_id for c in chunks]
+
+
+def words(text: str) -> list[str]:
+    return text.split()
+
+
+def test_a_confluence_page_is_chunked_by_its_sections_with_their_heading_paths():
+    page = Document(
+        id_="wiki:page/7",
+        text="Intro to the runbook.\n\n## Restart\n\nRun the restart job.\n\n"
+        "### On weekends\n\nPage the on-call first.\n\n## Logs\n\nLogs live in Loki.",
+        metadata={"title": "Runbook", "format": "confluence"},
+    )
+
+    chunks = StructuredChunker(chunk_size=256, chunk_overlap=0).chunk(page)
+
+    assert [(c.metadata["heading"], c.text) for c in chunks] == [
+        ("", "Intro to the runbook."),
+        ("Restart", "Run the restart job."),
+        ("Restart > On weekends", "Page the on-call first."),
+        ("Logs", "Logs live in Loki."),
+    ]
+
+
+def test_a_list_of_links_is_not_kept_as_a_chunk_but_prose_with_links_is():
+    page = Document(
+        id_="wiki:page/8",
+        text="## Related pages\n\n* [Restart](https://wiki/restart)\n* [Logs](https://wiki/logs)"
+        "\n\n## Restart\n\nRun the [restart job](https://ci/restart) and wait for green.",
+        metadata={"title": "Runbook", "format": "confluence"},
+    )
+
+    chunks = StructuredChunker(chunk_size=256, chunk_overlap=0).chunk(page)
+
+    assert [c.metadata["heading"] for c in chunks] == ["Restart"]
+
+
+def test_code_blocks_stay_whole_and_no_small_tail_is_left_alone():
+    code = "```\nfor host in a b c; do\n\n  ssh $host uptime\n\ndone\n```"
+    prose = " ".join(f"Sentence {n} explains the deployment step." for n in range(12))
+    doc = Document(
+        id_="kb:deploy.md",
+        text=f"# Deploy\n\n{prose}\n\n{code}\n\nDone.",
+        metadata={"title": "Deploy", "format": "markdown"},
+    )
+    chunker = StructuredChunker(chunk_size=60, chunk_overlap=0, tokenizer=words)
+
+    texts = [c.text for c in chunker.chunk(doc)]
+
+    assert sum(code in t for t in texts) == 1  # the fence and its blank lines in one chunk
+    assert all(len(t.split()) <= 60 for t in texts)
+    assert texts[-1].endswith("Done.") and len(texts[-1].split()) > 3  # the tail joined
+
+
+def test_a_chunk_and_its_title_and_heading_fit_the_model_window():
+    heading = "Operations " * 20
+    doc = Document(
+        id_="kb:ops.md",
+        text=f"# {heading}\n\n" + "word " * 300,
+        metadata={"title": "Runbook", "format": "markdown"},
+    )
+    chunker = StructuredChunker(chunk_size=256, chunk_overlap=0, tokenizer=words, window=128)
+
+    chunks = chunker.chunk(doc)
+
+    embedded = [len(c.get_content(metadata_mode="embed").split()) for c in chunks]
+    assert max(embedded) <= 128 - 2 and len(chunks) == 3
 
 
 def test_content_hash_ignores_modification_time_but_not_text_or_title():
@@ -98,3 +166,19 @@ def test_tuned_hybrid_weight_is_found_by_model_base_name():
     assert default_alpha("sentence-transformers/all-mpnet-base-v2") == 0.95
     assert default_alpha("all-MiniLM-L6-v2") == 0.75
     assert default_alpha("/models/my-finetune") == 0.8
+
+
+def test_alpha_is_the_one_that_ranks_the_judged_questions_best():
+    qrels = {f"q{n}": {f"d{n}": 1} for n in range(10)}
+    queries = {q: q for q in qrels}
+
+    def rank(query: str, alpha: float) -> list[str]:  # right at 0.6 only, else second
+        wanted = f"d{query[1:]}"
+        return [wanted, "x"] if alpha == 0.6 else ["x", wanted]
+
+    choice = choose_alpha(rank, queries, qrels, "dev", default=0.95)
+
+    assert choice.alpha == 0.6 and choice.questions == 10
+    assert choice.ndcg_by_alpha["0.6"] == 1.0 > choice.ndcg_by_alpha["0.95"]
+    with pytest.raises(ValueError, match="at least 10"):
+        choose_alpha(rank, {"q1": "q1"}, {"q1": {"d1": 1}}, "dev", default=0.95)
