@@ -1,12 +1,13 @@
 """Retrieval quality off the home ground: the software-manual benchmarks built from Debian
-packages (benchmarks/manuals/build.py), Knowhere's pipeline beside its two baselines — plain
-dense on whole passages and BM25 over passages — all computed in this run.
+packages (benchmarks/manuals/build.py), and zaragoza, Knowhere's pipeline beside its two
+baselines — plain dense on whole passages and BM25 over passages — all computed in this run.
 
     knowhere services up
     python benchmarks/manual_quality.py [--model all-mpnet-base-v2] [--split test]
 
-Knowhere's rows go through `knowhere eval`'s code (chunking, Weaviate, fusion, the model's
-default α); the datasets are built first if missing.
+Knowhere's rows go through `knowhere eval`'s code (chunking, Weaviate, exact terms, fusion);
+the hybrid row's α is chosen on the dataset's dev split (`knowhere eval --tune-on dev`),
+never on the split reported. The manual datasets are built first if missing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from common import machine, matmul_peak, save
+from common import ZARAGOZA, machine, matmul_peak, save
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "manuals"))
 
@@ -39,12 +40,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default="all-mpnet-base-v2")
     parser.add_argument("--split", default="test")
-    parser.add_argument("--only", choices=sorted(BUILDERS), action="append")
+    parser.add_argument("--only", choices=[*sorted(BUILDERS), "zaragoza"], action="append")
     args = parser.parse_args()
     settings = Settings()
-    names = args.only or list(BUILDERS)
+    names = args.only or [*BUILDERS, "zaragoza"]
     out = settings.home / "bench"
-    missing = [n for n in names if not (out / n / "manifest.json").exists()]
+    missing = [n for n in names if n in BUILDERS and not (out / n / "manifest.json").exists()]
     if missing:
         build(out, settings.home / "debs", missing)
     model_path = resolve(args.model, settings.models_dir)
@@ -55,8 +56,9 @@ def main() -> None:
         "split": args.split,
         "datasets": {},
     }
+    alpha_sweeps: dict[str, object] = {}
     for name in names:
-        folder = out / name
+        folder = ZARAGOZA if name == "zaragoza" else out / name
         dataset = load_beir(folder, args.split)
         rows = {
             "baseline dense (whole passages)": dense(
@@ -65,9 +67,12 @@ def main() -> None:
             "baseline BM25 (passages)": bm25(dataset),
         }
         for mode in ("hybrid", "vector", "bm25"):
-            result = evaluate_dataset(settings, folder, args.split, args.model, mode)
-            label = f"knowhere {mode}" + (f" α={result['alpha']}" if mode == "hybrid" else "")
+            tune = "dev" if mode == "hybrid" and args.split != "dev" else None
+            result = evaluate_dataset(settings, folder, args.split, args.model, mode, tune_on=tune)
+            label = f"knowhere {mode}" + (f" α={result['alpha']} (dev)" if tune else "")
             rows[label] = result
+            if tune:
+                alpha_sweeps[name] = result["alpha_chosen_on"]
         dense_ndcg = rows["baseline dense (whole passages)"]["ndcg@10"]
         report["datasets"][name] = {  # type: ignore[index]
             "rows": {label: _row(r) for label, r in rows.items()},
@@ -76,6 +81,7 @@ def main() -> None:
                 for label, r in rows.items()
             },
         }
+    report["dev_alpha_sweeps"] = alpha_sweeps
     save(f"manual_quality_{args.split}", report)
 
 

@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     embed_model: str = "all-mpnet-base-v2"
     embed_precision: Literal["auto", "fp32", "bf16"] = "auto"
     embed_batch_size: int = 32
-    chunk_size: int = 256  # tokens
+    # Tokens; each chunk is capped to fit the model's window with its title and heading.
+    chunk_size: int = 512
     chunk_overlap: int = 32
 
     # Retrieval. hybrid_alpha: 1 = vector only, 0 = BM25 only; unset = tuned per model.
