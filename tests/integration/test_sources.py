@@ -270,6 +270,36 @@ def test_a_space_is_synced_searchable_and_kept_current(settings, confluence, tmp
     assert all(r["status"] == "finished" and r["finished_at"] for r in runs)
 
 
+def test_section_pages_give_no_chunks_and_chunks_keep_to_their_sections(
+    settings, confluence, tmp_path
+):
+    state = confluence.state
+    section = state.add_page(
+        "ENG",
+        "Runbooks",
+        '<p>This section collects 2 pages.</p><ac:structured-macro ac:name="children" />',
+    )
+    state.add_page(
+        "ENG",
+        "Cache runbook",
+        "<h2>Flush</h2><p>Flush the cache with cachectl flush --all.</p>"
+        "<h2>Warm up</h2><p>Warm it again from the nightly snapshot.</p>",
+        parent=section.id,
+    )
+    config = with_sources(settings, write_sources(tmp_path / "sources.yml", confluence.url))
+
+    run = jobs.sync_source(config, "wiki")
+
+    assert run is not None and run.status == "finished" and run.counts.failed == 0
+    chunks = {c.title: c for cs in chunks_by_doc(config).values() for c in cs if c.title}
+    assert "Runbooks" not in chunks
+    runbook = [c for cs in chunks_by_doc(config).values() for c in cs if c.title == "Cache runbook"]
+    assert sorted((c.heading, c.text) for c in runbook) == [
+        ("Flush", "Flush the cache with cachectl flush --all."),
+        ("Warm up", "Warm it again from the nightly snapshot."),
+    ]
+
+
 def minimal_pdf(text: str) -> bytes:
     """A one-page PDF with `text` in Helvetica (the smallest valid file pypdf reads)."""
     stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()

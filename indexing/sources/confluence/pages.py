@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,16 @@ PAGE_EXPAND = ",".join(
 RESTRICTIONS_EXPAND = "restrictions.read.restrictions.user,restrictions.read.restrictions.group"
 LIST_EXPAND = f"version,ancestors,{RESTRICTIONS_EXPAND}"
 LIST_LIMIT = 100
+
+
+# A page that lists its children (a children or page-tree macro) and says fewer words than
+# this besides is a section page: "This section collects 8 pages."
+NAVIGATION_MACRO = re.compile(r'<ac:structured-macro[^>]*ac:name="(children|pagetree)"')
+NAVIGATION_WORDS = 12
+
+
+def navigation_only(storage: str, text: str) -> bool:
+    return bool(NAVIGATION_MACRO.search(storage)) and len(text.split()) < NAVIGATION_WORDS
 
 
 @dataclass(frozen=True)
@@ -131,10 +142,12 @@ class PageReader:
         if storage is None:
             raise ValueError("page has no body.storage (expansion missing)")
         text = storage_to_markdown(storage)
-        if self.with_attachments:
-            text = "\n\n".join([text, *self._attachment_text(page_id)])
-        if not text.strip():
+        if navigation_only(storage, text):
+            text = ""  # indexed without chunks: a section page is not what answers are made of
+        elif not text.strip():
             text = title
+        if self.with_attachments:
+            text = "\n\n".join(t for t in [text, *self._attachment_text(page_id)] if t)
         version = page.get("version", {})
         ancestors = [str(a.get("title", "")) for a in page.get("ancestors", [])]
         links = page.get("_links", {})
