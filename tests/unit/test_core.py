@@ -45,15 +45,19 @@ def words(text: str) -> list[str]:
     return text.split()
 
 
-def test_a_confluence_page_is_chunked_by_its_sections_with_their_heading_paths():
+def confluence_chunks(markdown: str) -> list:
+    """The chunks of a Confluence page whose storage format became `markdown`."""
     page = Document(
-        id_="wiki:page/7",
-        text="Intro to the runbook.\n\n## Restart\n\nRun the restart job.\n\n"
-        "### On weekends\n\nPage the on-call first.\n\n## Logs\n\nLogs live in Loki.",
-        metadata={"title": "Runbook", "format": "confluence"},
+        id_="wiki:page/7", text=markdown, metadata={"title": "Runbook", "format": "confluence"}
     )
+    return StructuredChunker(chunk_size=256, chunk_overlap=0).chunk(page)
 
-    chunks = StructuredChunker(chunk_size=256, chunk_overlap=0).chunk(page)
+
+def test_a_confluence_page_is_chunked_by_its_sections_with_their_heading_paths():
+    chunks = confluence_chunks(
+        "Intro to the runbook.\n\n## Restart\n\nRun the restart job.\n\n"
+        "### On weekends\n\nPage the on-call first.\n\n## Logs\n\nLogs live in Loki."
+    )
 
     assert [(c.metadata["heading"], c.text) for c in chunks] == [
         ("", "Intro to the runbook."),
@@ -64,14 +68,10 @@ def test_a_confluence_page_is_chunked_by_its_sections_with_their_heading_paths()
 
 
 def test_a_list_of_links_is_not_kept_as_a_chunk_but_prose_with_links_is():
-    page = Document(
-        id_="wiki:page/8",
-        text="## Related pages\n\n* [Restart](https://wiki/restart)\n* [Logs](https://wiki/logs)"
-        "\n\n## Restart\n\nRun the [restart job](https://ci/restart) and wait for green.",
-        metadata={"title": "Runbook", "format": "confluence"},
+    chunks = confluence_chunks(
+        "## Related pages\n\n* [Restart](https://wiki/restart)\n* [Logs](https://wiki/logs)"
+        "\n\n## Restart\n\nRun the [restart job](https://ci/restart) and wait for green."
     )
-
-    chunks = StructuredChunker(chunk_size=256, chunk_overlap=0).chunk(page)
 
     assert [c.metadata["heading"] for c in chunks] == ["Restart"]
 
