@@ -14,6 +14,7 @@ from typing import Any
 from . import compose, queues
 from .access.directory import Snapshot
 from .errors import ConfigError
+from .evaluation.alpha_sweep import choose_alpha
 from .evaluation.beir import load_beir
 from .evaluation.metrics import score_run
 from .evaluation.run import corpus_ids, eval_collection_name
@@ -23,7 +24,7 @@ from .learning.loop import TrainOutcome
 from .learning.registry import EmbedderVersion
 from .learning.switch import SwitchReport
 from .progress import Progress
-from .search.fusion_weight import AlphaChoice, choose_alpha
+from .search.fusion_weight import AlphaChoice
 from .settings import Settings
 from .sources.confluence.directory import read_directory
 from .sources.folder import scan_folder

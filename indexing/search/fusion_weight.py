@@ -2,26 +2,18 @@
 
 One constant tuned on one dataset does not carry over: a corpus of prose FAQs wants the
 dense side, manuals full of option names want more BM25. So α is swept on questions whose
-answers are known — a benchmark's dev split, 👍 feedback, resolved tickets — and the best
+answers are known — a benchmark's dev split or 👍 feedback — and the best
 nDCG@10 is kept per collection in Redis, with where it came from. The retriever uses it;
 an explicit `KNOWHERE_HYBRID_ALPHA` still wins, and a collection never tuned keeps the
-model's default.
+model's default. The sweep itself is `evaluation.alpha_sweep.choose_alpha`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 
 import redis
-
-from ..evaluation.metrics import score_run
-
-SWEEP = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
-# Fewer questions than this say more about the questions than about the collection.
-MIN_QUESTIONS = 10
 
 
 @dataclass(frozen=True)
@@ -31,33 +23,6 @@ class AlphaChoice:
     questions: int
     ndcg_by_alpha: dict[str, float]
     chosen_at: str
-
-
-def choose_alpha(
-    rank: Callable[[str, float], list[str]],
-    queries: dict[str, str],
-    qrels: dict[str, dict[str, int]],
-    origin: str,
-    default: float,
-) -> AlphaChoice:
-    """Sweep α over the judged queries; the best nDCG@10 wins, a tie goes to the α nearer
-    the default. `rank(query, alpha)` returns ranked ids of the kind `qrels` judges."""
-    if len(qrels) < MIN_QUESTIONS:
-        raise ValueError(
-            f"{origin}: {len(qrels)} judged questions, at least {MIN_QUESTIONS} are needed"
-        )
-    scores = {}
-    for alpha in SWEEP:
-        rankings = {q: rank(queries[q], alpha) for q in qrels}
-        scores[alpha] = score_run(rankings, qrels)["ndcg@10"]
-    best = max(SWEEP, key=lambda a: (scores[a], -abs(a - default)))
-    return AlphaChoice(
-        alpha=best,
-        origin=origin,
-        questions=len(qrels),
-        ndcg_by_alpha={str(a): s for a, s in scores.items()},
-        chosen_at=datetime.now(UTC).isoformat(timespec="seconds"),
-    )
 
 
 class AlphaChoices:

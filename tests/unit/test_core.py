@@ -10,10 +10,10 @@ from indexing.answers.answer import build_answer
 from indexing.answers.extractive import ExtractiveGenerator
 from indexing.answers.generator import NO_ANSWER, answer
 from indexing.embedding import models
+from indexing.evaluation.alpha_sweep import choose_alpha
 from indexing.evaluation.metrics import mrr_at_k, ndcg_at_k, recall_at_k, score_run
 from indexing.ingest.chunking import StructuredChunker, chunk_id
 from indexing.ingest.documents import content_hash
-from indexing.search.fusion_weight import choose_alpha
 from indexing.search.tuning import default_alpha
 
 
