@@ -157,13 +157,14 @@ def evaluate_dataset(
             found = retriever.search(query, top_k=k * 3, mode=mode, alpha=weight)
             return corpus_ids([hit.doc_id for hit in found.hits], dataset.name, k)
 
+        serving, _ = retriever.current()
         choice = None
         if tune_on:
             dev = load_beir(folder, tune_on)
             origin = f"{dataset.name}/{tune_on}"
             choice = choose_alpha(ranked, dev.queries, dev.qrels, origin, retriever.alpha)
-            compose.alpha_choices(settings).set(collection, choice)
-        alpha = retriever.alpha_for(retriever.store) if alpha is None else alpha
+            compose.alpha_choices(settings).set(serving.name, choice)
+        alpha = retriever.alpha_for(serving) if alpha is None else alpha
         metrics = score_run(
             {q: ranked(dataset.queries[q], alpha) for q in dataset.qrels}, dataset.qrels, k
         )

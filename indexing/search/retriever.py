@@ -62,7 +62,8 @@ class Retriever:
         return serving.store, serving.embedder
 
     def alpha_for(self, store: ChunkStore) -> float:
-        """The hybrid weight chosen for this collection, else the default."""
+        """The hybrid weight chosen for this collection (by its own name, not an alias's:
+        the serving collection from `current()`), else the default."""
         chosen = self.chosen.alpha_of(store.name) if self.chosen else None
         return self.alpha if chosen is None else chosen
 
@@ -83,6 +84,9 @@ class Retriever:
         if not query:
             return SearchResult([], embedder.version)
         embedded = None if mode == "bm25" else embedder.embed_query(query)
+        # Exact terms are looked up whenever the question was asked with its words (hybrid or
+        # BM25), also when the collection's α makes the hybrid query a vector one.
+        with_words = mode != "vector"
         if mode == "hybrid" and alpha >= 1.0:
             mode = "vector"
         elif mode == "hybrid" and alpha <= 0.0:
@@ -91,7 +95,7 @@ class Retriever:
         lists = self.catalog.readable(audience) if self.catalog and audience.principals else []
         filters = audience_filter(audience, lists)
         hits = store.query(query, vector, top_k, mode=mode, alpha=alpha, filters=filters)
-        if mode != "vector":
+        if with_words:
             hits = self._rare_terms_first(store, query, hits, top_k, filters)
         readable = [h for h in hits if audience.may_read(h.access)]
         return SearchResult(readable, embedder.version, embedded)

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from indexing import compose
 from indexing.infra.local_services import free_port, free_port_block, port_open
 
 BEIR = """\
@@ -99,7 +100,7 @@ SERVICES = [
 ]
 
 
-def test_eval_chooses_the_collections_alpha_on_dev_and_keeps_it(settings_env, tmp_path):
+def test_eval_chooses_the_collections_alpha_on_dev_and_keeps_it(settings, settings_env, tmp_path):
     dataset = tmp_path / "services"
     (dataset / "qrels").mkdir(parents=True)
     (dataset / "corpus.jsonl").write_text(
@@ -131,6 +132,11 @@ def test_eval_chooses_the_collections_alpha_on_dev_and_keeps_it(settings_env, tm
     sweep = {float(a): ndcg for a, ndcg in tuned["alpha_chosen_on"].items()}
     assert len(sweep) == 9 and sweep[tuned["alpha"]] == max(sweep.values())
     assert later["alpha"] == tuned["alpha"] and later["ndcg@10"] == tuned["ndcg@10"]
+    untuned = settings.model_copy(update={"hybrid_alpha": None})  # as the CLI's settings
+    with compose.connect_weaviate(untuned) as client:  # what searches of that index use
+        embedder = compose.build_embedder(untuned)
+        retriever = compose.build_retriever(client, untuned, embedder, tuned["collection"])
+        assert retriever.alpha_for(retriever.current()[0]) == tuned["alpha"]
 
 
 def test_eval_names_the_bad_line_of_a_broken_dataset(settings_env, tmp_path):

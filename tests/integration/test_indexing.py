@@ -203,6 +203,8 @@ def test_a_pasted_identifier_finds_the_one_page_that_holds_it_first(settings, kn
         'what is the "frobnication policy"?',
     ):
         assert search(settings, question)[0].doc_id == "kb:it/phones.md", question
+    dense_only = settings.model_copy(update={"hybrid_alpha": 1.0})  # a vector query, words too
+    assert search(dense_only, "zebra-unicorn-frobnication policy")[0].doc_id == "kb:it/phones.md"
 
 
 def test_an_identifier_many_pages_share_leaves_the_ranking_to_the_search(settings, knowledge_base):
