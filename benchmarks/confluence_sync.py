@@ -106,8 +106,7 @@ def main() -> None:
         )
         with compose.connect_weaviate(settings) as client:
             store = ChunkStore(client, settings.collection)
-            ids = store.chunk_ids_of(f"bench:page/{p.id}" for p in changed)
-            changed_chunks = sum(len(v) for v in ids.values())
+            changed_chunks = store.count({f"bench:page/{p.id}" for p in changed})
             client.collections.delete(store.target())
             client.alias.delete(alias_name=settings.collection)
 

@@ -48,7 +48,7 @@ from .store.access_lists import AccessCatalog, AccessLists
 from .store.alias import IndexAlias
 from .store.chunk_store import ChunkStore
 from .store.connection import WeaviateEndpoint, connect
-from .store.hashes import DocHashStore, SourceVersions
+from .store.hashes import DocHashStore, Recorded, SourceVersions, recorded_in
 from .store.write_gate import WriteGate
 from .sync.lock import SourceLock
 from .sync.runs import SyncRuns
@@ -220,7 +220,9 @@ def build_indexer(
     collection: str | None = None,
 ) -> Indexer:
     store = open_store(client, settings, embedder, collection)
-    hashes = DocHashStore(open_redis(settings), store.name, source)
+    hashes = DocHashStore(
+        open_redis(settings), store.name, source, lambda: recorded_in(store, source).indexed
+    )
     return Indexer(
         store,
         hashes,
@@ -354,13 +356,19 @@ def open_sync_context(settings: Settings, name: str) -> SyncContext:
     """Everything a sync of source `name` works with (close it when done)."""
     config = get_source(settings.sources_file, name)
     client = open_redis(settings)
+
+    @functools.cache
+    def recorded() -> Recorded:  # read from the collection only when Redis has lost it
+        with connect_weaviate(settings) as weaviate_client:
+            return recorded_in(ChunkStore(weaviate_client, settings.collection), name)
+
     return SyncContext(
         source=name,
         connector=build_connector(config, settings),
         runs=open_sync_runs(settings),
         redis=client,
-        hashes=DocHashStore(client, settings.collection, name),
-        versions=SourceVersions(client, settings.collection, name),
+        hashes=DocHashStore(client, settings.collection, name, lambda: recorded().indexed),
+        versions=SourceVersions(client, settings.collection, name, lambda: recorded().versions),
         lock=SourceLock(client, name, settings.sync_lock_seconds),
         open_pairs=lambda: TicketPairs(settings.answer_log_url()),
         batch_size=settings.sync_batch_size,

@@ -45,7 +45,7 @@ def index_folder(
         embedder = compose.build_embedder(settings)
         scan = scan_folder(folder, source, settings.max_file_bytes)
         indexer = compose.build_indexer(client, settings, source, embedder)
-        report = indexer.index(scan.documents, prune=True, progress=progress)
+        report = indexer.index(scan.documents, prune=True, progress=progress, keep=scan.kept)
     report.skipped = scan.skipped
     return report
 

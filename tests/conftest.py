@@ -88,6 +88,16 @@ def settings(weaviate_server, redis_server, tmp_path) -> Settings:
 
 
 @pytest.fixture
+def forgetful(settings, tmp_path) -> Iterator[Settings]:
+    """`settings` with a Redis of this test's own, that the test may flush."""
+    data = tmp_path / "own-redis"
+    data.mkdir()
+    server = RedisProcess(find_redis_binary(), data, free_port())
+    with running("Redis", server, None, data):
+        yield settings.model_copy(update={"redis_url": server.url})
+
+
+@pytest.fixture
 def settings_env(settings: Settings) -> dict[str, str]:
     """The same settings as environment variables, for CLI and worker subprocesses."""
     from processes import bot_env

@@ -11,7 +11,7 @@ the document's hash is recorded. A crash in between means the next run redoes th
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -69,7 +69,7 @@ class IndexReport:
         }
 
 
-def _to_chunk(node: BaseNode, embedder_version: str) -> Chunk:
+def _to_chunk(node: BaseNode, embedder_version: str, indexed: Indexed) -> Chunk:
     meta = node.metadata
     updated = meta.get("updated_at")
     return Chunk(
@@ -86,7 +86,21 @@ def _to_chunk(node: BaseNode, embedder_version: str) -> Chunk:
         embedder=embedder_version,
         access=Access.from_dict(meta.get(ACCESS_KEY)),
         meta=str(meta.get("meta", "")),
+        content_hash=indexed.content,
+        chunking=indexed.chunking,
     )
+
+
+PRUNE_BATCH = 100  # documents deleted, then forgotten, at a time
+
+
+@dataclass
+class _Pass:
+    """One `index` call's state, shared by its batches."""
+
+    known: dict[str, Indexed]
+    report: IndexReport
+    checkpoint: Callable[[], None]
 
 
 class Indexer:
@@ -138,12 +152,21 @@ class Indexer:
         documents: Sequence[Document],
         prune: bool,
         progress: Progress | None = None,
+        checkpoint: Callable[[], None] = lambda: None,
+        keep: Collection[str] = (),
     ) -> IndexReport:
-        """Index `documents`; with `prune`, documents of this source not among them are removed."""
+        """Index `documents`; with `prune`, documents of this source not among them (nor in
+        `keep`: ones that could not be read this time) are removed.
+
+        `checkpoint` is called before each write: raising there stops the work between writes
+        (a sync batch whose lock was lost)."""
         started = time.perf_counter()
         total = len(documents)
         report = IndexReport(documents=total)
-        known = self.hashes.all() if documents or prune else {}
+        if prune:
+            known = self.hashes.all()
+        else:
+            known = self.hashes.get_many([d.id_ for d in documents]) if documents else {}
         todo: list[tuple[Document, Indexed]] = []
         access_only: dict[str, Access] = {}
         for document in documents:
@@ -167,6 +190,7 @@ class Indexer:
             else:
                 todo.append((document, now))
         if access_only:
+            checkpoint()
             report.access_updated += self.update_access(access_only, known)
         done = report.unchanged + report.access_updated
         if progress:
@@ -175,9 +199,10 @@ class Indexer:
             todo[start : start + self.docs_per_batch]
             for start in range(0, len(todo), self.docs_per_batch)
         ]
-        self._run_batches(batches, known, report, _advance(progress, done, total))
+        work = _Pass(known, report, checkpoint)
+        self._run_batches(batches, work, _advance(progress, done, total))
         if prune:
-            removed, report.deleted = self.prune({d.id_ for d in documents}, known)
+            removed, report.deleted = self.prune({d.id_ for d in documents} | set(keep), known)
             report.chunks_removed += removed
         report.seconds = time.perf_counter() - started
         return report
@@ -188,7 +213,7 @@ class Indexer:
         """Rewrite who may read these indexed documents, in place (nothing is embedded).
         Documents not indexed yet are left for their next full indexing. Returns how many
         documents were rewritten."""
-        known = self.hashes.all() if known is None else known
+        known = self.hashes.get_many(list(accesses)) if known is None else known
         indexed = {doc_id: a for doc_id, a in accesses.items() if doc_id in known}
         if not indexed:
             return 0
@@ -205,22 +230,24 @@ class Indexer:
     def prune(self, current: set[str], known: dict[str, Indexed] | None = None) -> tuple[int, int]:
         """Remove the indexed documents of this source that are not in `current`.
 
-        Returns (chunks removed, documents removed).
+        A document's record is dropped only once Weaviate confirmed its chunks are deleted,
+        so a failed delete is tried again by the next prune. Returns (chunks removed,
+        documents removed).
         """
         known = self.hashes.all() if known is None else known
-        gone = [doc_id for doc_id in known if doc_id not in current]
-        if not gone:
-            return 0, 0
-        with self._target() as (store, _):
-            removed = store.delete_documents(gone)
-        self.hashes.delete(gone)
+        gone = sorted(doc_id for doc_id in known if doc_id not in current)
+        removed = 0
+        for start in range(0, len(gone), PRUNE_BATCH):
+            part = gone[start : start + PRUNE_BATCH]
+            with self._target() as (store, _):
+                removed += store.delete_documents(part)
+            self.hashes.delete(part)
         return removed, len(gone)
 
     def _run_batches(
         self,
         batches: list[list[tuple[Document, Indexed]]],
-        known: dict[str, Indexed],
-        report: IndexReport,
+        work: _Pass,
         progress: _Advance | None,
     ) -> None:
         """With the model on a GPU, chunk the next batch and write the previous one while this
@@ -234,7 +261,7 @@ class Indexer:
             return
         if not self.overlap:
             for batch in batches:
-                self._index_batch(batch, known, report)
+                self._index_batch(batch, work)
                 if progress:
                     progress(len(batch))
             return
@@ -256,11 +283,11 @@ class Indexer:
                     if written is not None:
                         written.result()
                         written = None
-                    self._index_batch(batch, known, report)
+                    self._index_batch(batch, work)
                 else:
                     if written is not None:
                         written.result()  # one write at a time, in order
-                    written = writing.submit(self._write, batch, nodes, embedder, known, report)
+                    written = writing.submit(self._write, batch, nodes, embedder, work)
                 if progress:
                     progress(len(batch))
             if written is not None:
@@ -278,47 +305,50 @@ class Indexer:
         _, embedder = self._resolve()
         return run_transformations(list(nodes), [embedder]), embedder
 
-    def _index_batch(
-        self, batch: list[tuple[Document, Indexed]], known: dict[str, Indexed], report: IndexReport
-    ) -> None:
+    def _index_batch(self, batch: list[tuple[Document, Indexed]], work: _Pass) -> None:
         """Chunk, embed and write one batch in this thread, isolating a failing document."""
         try:
             _, embedder = self._resolve()
             nodes = self.pipeline(embedder).run(documents=[d for d, _ in batch])
         except Exception as err:  # noqa: BLE001 - isolate the bad document, keep the good ones
             if len(batch) == 1:
-                report.failed.append(Failure(batch[0][0].id_, f"{type(err).__name__}: {err}"))
+                work.report.failed.append(Failure(batch[0][0].id_, f"{type(err).__name__}: {err}"))
                 return
             for item in batch:
-                self._index_batch([item], known, report)
+                self._index_batch([item], work)
             return
-        self._write(batch, nodes, embedder, known, report)
+        self._write(batch, nodes, embedder, work)
 
     def _write(
         self,
         batch: list[tuple[Document, Indexed]],
         nodes: Sequence[BaseNode],
         embedder: SentenceEmbedder,
-        known: dict[str, Indexed],
-        report: IndexReport,
+        work: _Pass,
     ) -> None:
+        report = work.report
+        work.checkpoint()
         with self._target() as (store, serving):
             if serving is not embedder:  # the index switched models meanwhile
                 embedder = serving
                 nodes = run_transformations(list(nodes), [embedder])
             report.texts_embedded += len(nodes)
-            chunks = [_to_chunk(n, embedder.version) for n in nodes]
+            versions = {d.id_: indexed for d, indexed in batch}
+            chunks = [
+                _to_chunk(n, embedder.version, versions[str(n.metadata["doc_id"])]) for n in nodes
+            ]
             store.upsert(chunks)
-            changed = [d.id_ for d, _ in batch if d.id_ in known]
-            if changed:
-                fresh = {c.id for c in chunks}
-                stored = store.chunk_ids_of(changed)
-                stale = {cid for ids in stored.values() for cid in ids if cid not in fresh}
-                report.chunks_removed += store.delete_ids(stale)
+            # Chunk ids are positions: what a longer earlier version left beyond them goes.
+            # (Asked of every document, not only the ones recorded: the record may be lost.)
+            counts = dict.fromkeys(versions, 0)
+            for chunk in chunks:
+                counts[chunk.doc_id] += 1
+            report.chunks_removed += store.delete_beyond(counts)
         report.chunks_written += len(chunks)
-        self.hashes.set_many({d.id_: indexed for d, indexed in batch})
-        report.updated += len(changed)
-        report.added += len(batch) - len(changed)
+        self.hashes.set_many(versions)
+        changed = sum(1 for doc_id in versions if doc_id in work.known)
+        report.updated += changed
+        report.added += len(batch) - changed
 
 
 _Advance = Callable[[int], None]

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import redis
 import weaviate
+from redis.exceptions import LockError, RedisError
 
 from ..answers.log import AnswerLog
 from ..embedding.embedder import SentenceEmbedder
@@ -118,7 +119,8 @@ def exclusive(context: LearningContext) -> Iterator[None]:
         with renewing(lock.reacquire, LOCK_TTL_S / 4, "training-lock"):
             yield
     finally:
-        lock.release()
+        with suppress(LockError, RedisError):  # lost or unreachable: it expires on its own
+            lock.release()
 
 
 def labelled_pairs(context: LearningContext, serving: ServingCollection) -> list[LabelledPair]:

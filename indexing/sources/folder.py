@@ -29,10 +29,13 @@ FOLDER_ACCESS_FILE = ".knowhere-access.yml"
 
 @dataclass
 class FolderScan:
-    """What a folder yielded: documents to index and files that were skipped."""
+    """What a folder yielded: documents to index, files that were skipped, and the document
+    ids of the supported files among them (they keep what is indexed of them: a file too big
+    or unreadable this run is not deleted from the index)."""
 
     documents: list[Document] = field(default_factory=list)
     skipped: list[Failure] = field(default_factory=list)
+    kept: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,7 @@ def scan_folder(root: Path, source: str, max_file_bytes: int) -> FolderScan:
         if size > max_file_bytes:
             reason = f"too large ({size} bytes > KNOWHERE_MAX_FILE_BYTES={max_file_bytes})"
             scan.skipped.append(Failure(str(path), reason))
+            scan.kept.add(document_id(source, path.relative_to(root).as_posix()))
             continue
         try:
             document = read_file(path, root, source)
@@ -170,4 +174,5 @@ def scan_folder(root: Path, source: str, max_file_bytes: int) -> FolderScan:
             scan.documents.append(document)
         except (OSError, ValueError) as err:
             scan.skipped.append(Failure(str(path), str(err)))
+            scan.kept.add(document_id(source, path.relative_to(root).as_posix()))
     return scan

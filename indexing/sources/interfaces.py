@@ -51,7 +51,7 @@ class Export:
     documents: list[Document]
     pairs: dict[str, TicketPair] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
-    complete: bool = True  # False when a file could not be read at all: nothing is pruned
+    complete: bool = True  # False when any file or record failed to read: nothing is pruned
 
 
 @runtime_checkable

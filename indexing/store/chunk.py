@@ -25,6 +25,10 @@ class Chunk:
     embedder: str = ""
     access: Access = PUBLIC
     meta: str = ""  # JSON of the document's descriptive metadata (space, labels, version…)
+    # What its document was indexed as: content hash and chunking fingerprint, so the record
+    # of what is indexed can be rebuilt from the collection when Redis has lost it.
+    content_hash: str = ""
+    chunking: str = ""
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,10 @@ from .access_lists import AccessLists
 from .chunk import Chunk, Hit
 from .schema import (
     ACCESS_ID_PROPERTY,
+    INDEXED_AS_PROPERTIES,
     MAX_CLAUSES,
     META_PROPERTY,
+    RECORD,
     RETURNED,
     SEARCHABLE,
     STORED,
@@ -99,6 +101,7 @@ class ChunkStore:
         wanted = [
             META_PROPERTY,
             ACCESS_ID_PROPERTY,
+            *INDEXED_AS_PROPERTIES,
             *(clause_property(i) for i in range(MAX_CLAUSES)),
         ]
         for prop in wanted:
@@ -140,24 +143,6 @@ class ChunkStore:
                     f"{chunk.doc_id}#{chunk.chunk_index}: {error.message}"
                 )
 
-    def chunk_ids_of(self, doc_ids: Iterable[str]) -> dict[str, set[str]]:
-        """Ids of the stored chunks of each of `doc_ids`."""
-        wanted = list(doc_ids)
-        found: dict[str, set[str]] = {d: set() for d in wanted}
-        for part in _slices(wanted, DOCS_PER_QUERY):
-            response = self.collection.query.fetch_objects(
-                filters=Filter.by_property("doc_id").contains_any(part),
-                limit=MAX_RESULTS,
-                return_properties=["doc_id"],
-            )
-            if len(response.objects) == MAX_RESULTS:
-                raise StoreError(
-                    f"more than {MAX_RESULTS} chunks for documents {part[:3]}… in '{self.name}'"
-                )
-            for obj in response.objects:
-                found[str(obj.properties["doc_id"])].add(str(obj.uuid))
-        return found
-
     def set_access(self, accesses: dict[str, Access]) -> int:
         """Rewrite the access lists of these documents' chunks in place (their vectors are
         kept, nothing is embedded). Returns the number of chunks rewritten."""
@@ -190,16 +175,61 @@ class ChunkStore:
         )
 
     def delete_documents(self, doc_ids: Iterable[str]) -> int:
+        """Delete every chunk of these documents (checked; any number of chunks)."""
         return sum(
             self._delete_where(Filter.by_property("doc_id").contains_any(part))
             for part in _slices(list(doc_ids), DOCS_PER_QUERY)
         )
 
-    def _delete_where(self, where: Any) -> int:
-        return int(self.collection.data.delete_many(where=where).successful)
+    def delete_beyond(self, chunk_counts: dict[str, int]) -> int:
+        """Delete the chunks of each document from position `chunk_counts[doc]` on: what is
+        left of a longer earlier version (chunk ids are positions, so the rest was overwritten)."""
+        return sum(
+            self._delete_where(
+                Filter.any_of(
+                    [
+                        Filter.by_property("doc_id").equal(doc_id)
+                        & Filter.by_property("chunk_index").greater_or_equal(count)
+                        for doc_id, count in part
+                    ]
+                )
+            )
+            for part in _slices(sorted(chunk_counts.items()), DOCS_PER_QUERY)
+        )
 
-    def count(self) -> int:
-        return int(self.collection.aggregate.over_all(total_count=True).total_count or 0)
+    def _delete_where(self, where: Any) -> int:
+        """Delete what `where` matches, checked: Weaviate deletes at most MAX_RESULTS objects
+        per call, so it is called again until nothing matches; any object it failed to delete
+        raises (nothing is reported deleted that is still there)."""
+        deleted = 0
+        while True:
+            try:
+                result = self.collection.data.delete_many(where=where)
+            except WeaviateBaseError as err:
+                raise StoreError(f"deleting from collection '{self.name}' failed: {err}") from err
+            if result.failed:
+                raise StoreError(
+                    f"Weaviate failed to delete {result.failed} of {result.matches} chunk(s) "
+                    f"in '{self.name}'"
+                )
+            deleted += int(result.successful)
+            if result.matches < MAX_RESULTS:
+                return deleted
+
+    def count(self, doc_ids: Collection[str] | None = None) -> int:
+        """How many chunks the collection holds (of these documents only, when given)."""
+        if doc_ids is None:
+            result = self.collection.aggregate.over_all(total_count=True)
+            return int(result.total_count or 0)
+        return sum(
+            int(
+                self.collection.aggregate.over_all(
+                    total_count=True, filters=Filter.by_property("doc_id").contains_any(part)
+                ).total_count
+                or 0
+            )
+            for part in _slices(sorted(doc_ids), DOCS_PER_QUERY)
+        )
 
     def query(
         self,
@@ -253,24 +283,38 @@ class ChunkStore:
             hits.append(stored_hit(obj, score, _similarity(query_vector, obj.vector)))
         return hits
 
-    def page(self, after: str | None = None, limit: int = WRITE_BATCH) -> list[Chunk]:
+    def page(
+        self, after: str | None = None, limit: int = WRITE_BATCH, properties: list[str] = STORED
+    ) -> list[Chunk]:
         """Stored chunks in id order after `after`, without vectors: a resumable scan."""
         try:
             response = self.collection.query.fetch_objects(
-                after=after, limit=limit, return_properties=STORED
+                after=after, limit=limit, return_properties=properties
             )
         except WeaviateBaseError as err:
             raise StoreError(f"reading collection '{self.name}' failed: {err}") from err
         return [stored_chunk(obj) for obj in response.objects]
 
-    def scan(self, after: str | None = None, limit: int = WRITE_BATCH) -> Iterator[Chunk]:
+    def scan(
+        self, after: str | None = None, limit: int = WRITE_BATCH, properties: list[str] = STORED
+    ) -> Iterator[Chunk]:
         """Every stored chunk (without vector), in id order."""
         while True:
-            page = self.page(after, limit)
+            page = self.page(after, limit, properties)
             yield from page
             if len(page) < limit:
                 return
             after = page[-1].id
+
+    def first_chunks(self, source: str) -> Iterator[Chunk]:
+        """The first chunk of each document of `source`, without its text: what the collection
+        records of how each document was indexed. Scans the whole collection with the cursor
+        (Weaviate pages a filtered query no further than MAX_RESULTS objects)."""
+        if not self.client.collections.exists(self.name):
+            return
+        for chunk in self.scan(limit=1000, properties=RECORD):
+            if chunk.source == source and chunk.chunk_index == 0:
+                yield chunk
 
     def fetch(self, chunk_ids: Sequence[str]) -> list[Hit]:
         """The stored chunks with these ids (missing ones are left out)."""

@@ -43,7 +43,10 @@ RETURNED = [
     "chunk_index",
     *ACCESS_PROPERTIES,
 ]
-STORED = [*RETURNED, "updated_at", "embedder", "meta"]
+INDEXED_AS = ["content_hash", "chunking"]
+STORED = [*RETURNED, "updated_at", "embedder", "meta", *INDEXED_AS]
+# What a chunk records of its document's indexing (read to rebuild that record).
+RECORD = ["doc_id", "source", "chunk_index", *ACCESS_PROPERTIES, "meta", *INDEXED_AS]
 
 
 def clause_property(position: int) -> Property:
@@ -71,6 +74,19 @@ META_PROPERTY = Property(
     index_searchable=False,
     index_filterable=False,
 )
+
+
+# What a chunk's document was indexed as (content hash, chunking fingerprint): read back only.
+INDEXED_AS_PROPERTIES = [
+    Property(
+        name=name,
+        data_type=DataType.TEXT,
+        tokenization=Tokenization.FIELD,
+        index_searchable=False,
+        index_filterable=False,
+    )
+    for name in INDEXED_AS
+]
 
 
 def describe(embedder: str, dimension: int) -> str:
@@ -117,6 +133,7 @@ def create_collection(
             ACCESS_ID_PROPERTY,
             *(clause_property(i) for i in range(MAX_CLAUSES)),
             META_PROPERTY,
+            *INDEXED_AS_PROPERTIES,
         ],
     )
 
@@ -176,6 +193,8 @@ def chunk_properties(chunk: Chunk) -> dict[str, Any]:
         "embedder": chunk.embedder,
         **access_properties(chunk.access),
         "meta": chunk.meta,
+        "content_hash": chunk.content_hash,
+        "chunking": chunk.chunking,
     }
     if chunk.updated_at is not None:
         props["updated_at"] = chunk.updated_at
@@ -199,6 +218,8 @@ def stored_chunk(obj: Any) -> Chunk:
         embedder=str(props.get("embedder", "")),
         access=stored_access(props),
         meta=str(props.get("meta") or ""),
+        content_hash=str(props.get("content_hash") or ""),
+        chunking=str(props.get("chunking") or ""),
     )
 
 

@@ -3,7 +3,7 @@
 Many writers may write at once; each holds a short lease (a Redis key with a TTL) while it
 writes one batch. A switch closes the gate, waits until every lease is gone, does its work,
 then opens the gate again. Leases and the closed flag expire, so a crashed process never
-blocks the others for long.
+blocks the others for long; the closed flag is renewed while its switch runs.
 """
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import redis
+from redis.exceptions import LockError, RedisError
 
 from ..errors import KnowhereError
+from ..infra.leases import renewing
 
 POLL_S = 0.05
 
@@ -59,20 +61,25 @@ class WriteGate:
             self.client.delete(lease)
 
     @contextmanager
-    def closed(self, hold_s: int = 1800, wait_s: float = 1800.0) -> Iterator[None]:
-        """Close the gate: no writer starts, running writers finish; then run the block."""
-        token = uuid.uuid4().hex
+    def closed(self, hold_s: int = 60, wait_s: float = 1800.0) -> Iterator[None]:
+        """Close the gate: no writer starts, running writers finish; then run the block.
+
+        The closed flag is a Redis lock renewed while the block runs, so a switch of any length
+        keeps writers out, and a crashed one frees them within `hold_s`."""
+        flag = self.client.lock(self._closed_key, timeout=hold_s, thread_local=False)
+        if not flag.acquire(blocking=True, blocking_timeout=wait_s):
+            raise GateTimeout(f"another switch of '{self.prefix}' is running")
         deadline = time.monotonic() + wait_s
-        while not self.client.set(self._closed_key, token, nx=True, ex=hold_s):
-            if time.monotonic() > deadline:
-                raise GateTimeout(f"another switch of '{self.prefix}' is running")
-            time.sleep(POLL_S)
         try:
-            while self._leases():
-                if time.monotonic() > deadline:
-                    raise GateTimeout(f"writers of '{self.prefix}' did not finish in {wait_s:.0f}s")
-                time.sleep(POLL_S)
-            yield
+            with renewing(flag.reacquire, hold_s / 3, "gate-closed") as lease:
+                while self._leases():
+                    if time.monotonic() > deadline:
+                        raise GateTimeout(
+                            f"writers of '{self.prefix}' did not finish in {wait_s:.0f}s"
+                        )
+                    time.sleep(POLL_S)
+                lease.check()
+                yield
         finally:
-            if self.client.get(self._closed_key) == token.encode():
-                self.client.delete(self._closed_key)
+            with suppress(LockError, RedisError):  # lost or unreachable: it expires on its own
+                flag.release()

@@ -6,13 +6,16 @@ killed worker frees the source within the lock's TTL and the next run abandons t
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, suppress
+import logging
+from contextlib import AbstractContextManager
 from typing import Any
 
 import redis
-from redis.exceptions import LockError
+from redis.exceptions import LockError, RedisError
 
-from ..infra.leases import renewing
+from ..infra.leases import Lease, renewing
+
+log = logging.getLogger(__name__)
 
 
 class SourceLock:
@@ -40,9 +43,17 @@ class SourceLock:
             return bool(self.client.set(self.name, token, nx=True, px=self.ttl * 1000))
 
     def release(self, token: str) -> None:
-        with suppress(LockError):  # expired, or already taken over by a newer run
+        """Free the source. A lock that expired or was taken over by a newer run is not ours
+        to free, and Redis being away does not fail the work that is done (the lock expires)."""
+        try:
             self._lock(token).release()
+        except LockError:
+            pass
+        except RedisError as err:
+            log.warning(
+                "could not release the sync lock %s (it expires on its own): %s", self.name, err
+            )
 
-    def kept(self, token: str) -> AbstractContextManager[None]:
-        """Keep renewing the lock while the block runs."""
+    def kept(self, token: str) -> AbstractContextManager[Lease]:
+        """Keep renewing the lock while the block runs; the lease tells whether it was lost."""
         return renewing(lambda: self.hold(token), max(1.0, self.ttl / 3), "sync-lock")

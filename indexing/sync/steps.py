@@ -18,6 +18,7 @@ sources sync`) and spread over Celery workers (`sync_source` → one task per ba
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,6 +29,7 @@ import redis
 
 from ..errors import Busy, KnowhereError
 from ..failures import Failure
+from ..infra.leases import LeaseLost
 from ..ingest.documents import indexed_version
 from ..ingest.indexer import Indexer
 from ..progress import Progress
@@ -37,6 +39,8 @@ from ..store.hashes import DocHashStore, SourceVersions
 from .lock import SourceLock
 from .runs import Counts, Run, SyncRuns
 from .staging import RunStaging
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -102,15 +106,17 @@ def begin(context: SyncContext, full: bool) -> tuple[str, list[dict[str, Any]]]:
         raise Busy(f"a sync of '{context.source}' is already running")
     run_id = context.runs.start(context.source, full, token)
     try:
-        connector = context.connector
-        if isinstance(connector, ExportConnector):
-            plan = _plan_export(context, run_id, connector)
-        else:
-            accesses = {doc_id: i.access for doc_id, i in context.hashes.all().items()}
-            plan = connector.plan(full, context.versions.all(), accesses)
-        context.staging(run_id).stage_listing(plan.listing)
-        plan.failures += _unknown_groups(context, plan.groups)
-        context.runs.planned(run_id, len(plan.batches), plan.failures, plan.unchanged)
+        with context.lock.kept(token) as lease:  # listing a big space takes a while
+            connector = context.connector
+            if isinstance(connector, ExportConnector):
+                plan = _plan_export(context, run_id, connector)
+            else:
+                accesses = {doc_id: i.access for doc_id, i in context.hashes.all().items()}
+                plan = connector.plan(full, context.versions.all(), accesses)
+            lease.check()
+            context.staging(run_id).stage_listing(plan.listing)
+            plan.failures += _unknown_groups(context, plan.groups)
+            context.runs.planned(run_id, len(plan.batches), plan.failures, plan.unchanged)
     except Exception as err:
         _abort(context, run_id, token, err)
         raise
@@ -140,9 +146,12 @@ def load(context: SyncContext, run_id: str, payload: dict[str, Any]) -> Loaded:
     return context.connector.load(payload)
 
 
-def _store(context: SyncContext, loaded: Loaded, indexer: Indexer) -> tuple[Counts, list[Failure]]:
-    report = indexer.index(loaded.documents, prune=False)
+def _store(
+    context: SyncContext, loaded: Loaded, indexer: Indexer, checkpoint: Callable[[], None]
+) -> tuple[Counts, list[Failure]]:
+    report = indexer.index(loaded.documents, prune=False, checkpoint=checkpoint)
     if loaded.access:
+        checkpoint()
         report.access_updated += indexer.update_access(loaded.access)
     failed = {f.item for f in report.failed}
     context.versions.set_many({k: v for k, v in loaded.versions.items() if k not in failed})
@@ -169,16 +178,30 @@ def run_batch(
 ) -> bool:
     """Load and index one batch; True when it was the run's last one to finish.
 
-    A batch of an abandoned run, or one already recorded, does nothing.
+    A batch of an abandoned run, or one already recorded, does nothing; one whose run the
+    database does not know raises (a worker that does not share the planner's database).
+    Once the run's lock is lost to a newer run the batch stops between writes.
     """
     token = context.runs.lock_token(run_id)
-    if token is None or context.runs.batch_done(run_id, number):
+    if token is None:
+        if context.runs.get(run_id) is None:
+            raise KnowhereError(
+                f"sync run {run_id} of '{context.source}' is unknown to this worker's database: "
+                "every host must share one database (KNOWHERE_DATABASE_URL, PostgreSQL)"
+            )
+        return False
+    if context.runs.batch_done(run_id, number):
         return False
     if not context.lock.hold(token):
         return False  # a newer run of this source took over
-    with context.lock.kept(token):
-        loaded = loaded or load(context, run_id, payload)
-        counts, errors = _store(context, loaded, indexer)
+    try:
+        with context.lock.kept(token) as lease:
+            loaded = loaded or load(context, run_id, payload)
+            lease.check()
+            counts, errors = _store(context, loaded, indexer, lease.check)
+    except LeaseLost as err:
+        log.warning("batch %s of run %s stopped: %s", number, run_id, err)
+        return False
     return context.runs.record_batch(run_id, number, counts, errors)
 
 
@@ -205,14 +228,20 @@ def finish(context: SyncContext, indexer: Indexer, run_id: str) -> Run | None:
         known = context.hashes.all()
         if current is None:
             problems.append(
-                Failure(context.source, "the listing was incomplete: nothing was pruned")
+                Failure(
+                    context.source,
+                    "the listing was incomplete (a page, file or record could not be read): "
+                    "nothing was pruned",
+                )
             )
         elif not current and known:
             problems.append(
                 Failure(context.source, "the source listed no documents: nothing was pruned")
             )
         else:
-            _, deleted = indexer.prune(current, known)
+            with context.lock.kept(token) as lease:
+                lease.check()
+                _, deleted = indexer.prune(current, known)
             context.versions.delete([d for d in context.versions.all() if d not in current])
         context.runs.finish(run_id, "finished", deleted=deleted, errors=problems)
     except Exception as err:

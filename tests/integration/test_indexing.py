@@ -222,3 +222,84 @@ def test_an_identifier_many_pages_share_leaves_the_ranking_to_the_search(setting
         )
 
     assert [h.chunk_id for h in search(settings, question)] == [h.chunk_id for h in plain]
+
+
+# What is indexed survives Redis losing it ----------------------------------------------------
+
+
+def test_after_redis_forgets_everything_nothing_is_embedded_again_and_deletes_still_prune(
+    forgetful, knowledge_base
+):
+    import redis
+
+    first = jobs.index_folder(forgetful, knowledge_base)
+    before = stored(forgetful)
+    redis.Redis.from_url(forgetful.redis_url).flushall()
+    (knowledge_base / "hr" / "vacation.md").unlink()
+
+    again = jobs.index_folder(forgetful, knowledge_base)
+
+    assert again.texts_embedded == 0 and again.chunks_written == 0
+    assert (again.unchanged, again.deleted) == (6, 1)
+    after = stored(forgetful)
+    assert after == {d: c for d, c in before.items() if d != "kb:hr/vacation.md"}
+    assert sum(map(len, before.values())) == first.chunks_written
+
+
+def test_a_file_that_cannot_be_read_this_time_keeps_what_is_indexed_of_it(settings, knowledge_base):
+    jobs.index_folder(settings, knowledge_base)
+    before = stored(settings)["kb:it/vpn.md"]
+    (knowledge_base / "it" / "vpn.md").write_text("# VPN\n\n" + "tunnel " * 5_000)
+    small = settings.model_copy(update={"max_file_bytes": 10_000})
+
+    report = jobs.index_folder(small, knowledge_base)
+
+    assert [Path(s.item).name for s in report.skipped] == ["vpn.md"]
+    assert "too large" in report.skipped[0].reason
+    assert report.deleted == 0 and stored(settings)["kb:it/vpn.md"] == before
+
+
+def test_a_shrinking_document_loses_exactly_its_extra_chunks_even_with_no_record_of_it(
+    forgetful, knowledge_base
+):
+    import redis
+
+    laptops = knowledge_base / "it" / "laptops.md"
+    laptops.write_text(
+        "# Laptops\n\n" + "\n\n".join(f"## Part {i}\n\n" + "keys " * 300 for i in range(6))
+    )
+    jobs.index_folder(forgetful, knowledge_base)
+    assert len(stored(forgetful)["kb:it/laptops.md"]) >= 6
+    redis.Redis.from_url(forgetful.redis_url).flushall()
+    laptops.write_text("# Laptops\n\nAsk the service desk for a laptop.\n")
+
+    report = jobs.index_folder(forgetful, knowledge_base)
+
+    chunks = stored(forgetful)["kb:it/laptops.md"]
+    assert [c["chunk_index"] for c in chunks] == [0] and "service desk" in chunks[0]["text"]
+    assert report.texts_embedded == 1 and report.chunks_removed >= 5
+
+
+def test_a_document_of_more_chunks_than_weaviate_deletes_at_once_is_deleted_whole(settings):
+    from indexing import ChunkStore
+    from indexing.ingest.chunking import chunk_id
+    from indexing.store.chunk import Chunk
+
+    many = 10_000 + 300  # Weaviate deletes at most QUERY_MAXIMUM_RESULTS (10,000) per call
+    with compose.connect_weaviate(settings) as client:
+        store = ChunkStore(client, settings.collection)
+        store.ensure("tiny-model", 4)
+        store.upsert(
+            [
+                Chunk(
+                    chunk_id(doc, i), doc, f"part {i}", [1.0, float(i % 7), 0.0, 1.0], chunk_index=i
+                )
+                for doc, count in (("log", many), ("note", 3))
+                for i in range(count)
+            ]
+        )
+
+        assert store.delete_beyond({"log": 10_200, "note": 3}) == 100
+        assert store.count({"log"}) == 10_200
+        assert store.delete_documents(["log"]) == 10_200
+        assert store.count({"log"}) == 0 and store.count({"note"}) == 3

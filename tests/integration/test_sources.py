@@ -439,9 +439,10 @@ def test_ticket_sources_sync_with_pairs_and_personal_data_dropped(settings, tmp_
         runs[name] = jobs.sync_source(config, name, full=True)
         assert runs[name] is not None and runs[name].status == "finished"
     jira = runs["jira"]
-    assert (jira.counts.added, jira.counts.failed) == (2, 2)
+    assert (jira.counts.added, jira.counts.failed) == (2, 3)
     assert Failure("jira.csv, line 15", "has 4 fields, the header has 18") in jira.errors
-    assert runs["helpdesk"].counts.failed == 3
+    assert "nothing was pruned" in jira.errors[-1].reason  # bad rows: prune waits
+    assert runs["helpdesk"].counts.failed == 3 + 1  # three bad records, and no prune
 
     docs = chunks_by_doc(config)
     titles = {cs[0].title for cs in docs.values()}
@@ -465,6 +466,51 @@ def test_ticket_sources_sync_with_pairs_and_personal_data_dropped(settings, tmp_
 
 
 # Faults --------------------------------------------------------------------------------------
+
+
+def test_an_export_caught_mid_write_prunes_nothing_and_a_whole_one_prunes_what_it_dropped(
+    settings, tmp_path
+):
+    export = tmp_path / "tickets.jsonl"
+    tickets = [
+        {
+            "ticket": f"T-{n}",
+            "title": f"Printer {n} jams",
+            "body": f"Printer {n} jams on A3 paper.",
+            "state": "closed",
+            "answer": "Use the manual feed tray.",
+        }
+        for n in range(1, 4)
+    ]
+    export.write_text("".join(json.dumps(t) + "\n" for t in tickets))
+    sources = tmp_path / "sources.yml"
+    sources.write_text(
+        "sources:\n"
+        "  desk:\n"
+        "    type: tickets-jsonl\n"
+        f"    path: {export}\n"
+        "    url_template: https://help.example.com/t/{id}\n"
+        "    access: {public: true}\n"
+        "    mapping: {id: ticket, summary: title, description: body, status: state, "
+        "resolution: answer}\n"
+    )
+    config = with_sources(settings, sources)
+    first = jobs.sync_source(config, "desk")
+    assert first is not None and first.counts.added == 3
+
+    whole = export.read_text()
+    export.write_text(whole[: len(whole) * 3 // 4])  # the export tool is still writing it
+    caught = jobs.sync_source(config, "desk")
+
+    assert caught is not None and caught.status == "finished" and caught.counts.deleted == 0
+    assert any(e.item.startswith("tickets.jsonl, line 3") for e in caught.errors)
+    assert "nothing was pruned" in caught.errors[-1].reason
+    assert len(chunks_by_doc(config)) == 3
+
+    export.write_text("".join(json.dumps(t) + "\n" for t in tickets[:2]))
+    whole_again = jobs.sync_source(config, "desk")
+    assert whole_again is not None and whole_again.counts.deleted == 1
+    assert whole_again.errors == [] and len(chunks_by_doc(config)) == 2
 
 
 def test_a_worker_killed_mid_sync_loses_and_duplicates_nothing(

@@ -51,7 +51,10 @@ class TicketConnector:
                 continue
             for result in results:
                 if isinstance(result, Failure):
+                    # A file truncated or written to while read says nothing of what it no
+                    # longer lists: whatever failed in it, nothing is pruned this run.
                     export.failures.append(result)
+                    export.complete = False
                     continue
                 document = ticket_document(result, self.source, self.people)
                 document.metadata[ACCESS_KEY] = self.access.to_dict()
