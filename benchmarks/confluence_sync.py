@@ -10,7 +10,10 @@ incremental sync runs; its time is compared with the full sync's and its embeddi
 counted against the chunks of the edited pages. Then two more incremental runs: one with
 nothing changed (the cost of listing the whole space with its permissions every run, target
 ≤ 3 % of the full sync) and one after 1 % of the pages got a read restriction without an
-edit (their access lists are rewritten in place: nothing fetched, nothing embedded).
+edit (their access lists are rewritten in place: nothing fetched, nothing embedded). Last, Redis
+loses this index's records and 1 % of the pages are trashed: the next incremental sync rebuilds
+the records from the collection (target: 0 pages fetched, 0 chunks embedded, every trashed page
+pruned).
 
     knowhere services up
     python benchmarks/confluence_sync.py [--pages 2000] [--model all-MiniLM-L6-v2]
@@ -104,6 +107,25 @@ def main() -> None:
         fetched = site.state.count("cql=id+in") - sum(
             1 for r in site.state.requests[:requests_before] if "cql=id+in" in r
         )
+        # Redis loses what is indexed (a flush, an eviction, a new Redis): this index's records
+        # are deleted (not FLUSHALL: the Redis may serve more than this benchmark), and 1 % of
+        # the pages are trashed meanwhile. The next incremental sync rebuilds the records from
+        # the collection: it should fetch and embed nothing and still prune the trashed pages.
+        records = compose.open_redis(settings)
+        lost = list(records.scan_iter(match=f"knowhere/{settings.collection}/*"))
+        records.delete(*lost)
+        trashed = rng.sample(pages, max(1, round(len(pages) * args.changed)))
+        for page in trashed:
+            page.status = "trashed"
+        requests_before = len(site.state.requests)
+        started = time.perf_counter()
+        forgotten = jobs.sync_source(settings, "bench")
+        forgotten_s = time.perf_counter() - started
+        assert forgotten is not None and forgotten.status == "finished", forgotten
+        forgotten_fetched = site.state.count("cql=id+in") - sum(
+            1 for r in site.state.requests[:requests_before] if "cql=id+in" in r
+        )
+
         with compose.connect_weaviate(settings) as client:
             store = ChunkStore(client, settings.collection)
             changed_chunks = store.count({f"bench:page/{p.id}" for p in changed})
@@ -148,6 +170,15 @@ def main() -> None:
             "updated": permissions.counts.updated,
             "chunks_embedded": permissions.counts.embedded,
             "bodies_fetched": fetched,
+        },
+        "incremental_sync_after_redis_lost_its_records": {
+            "redis_keys_deleted": len(lost),
+            "pages_trashed": len(trashed),
+            "seconds": round(forgotten_s, 2),
+            "fraction_of_full": round(forgotten_s / full_s, 4),
+            "chunks_embedded": forgotten.counts.embedded,
+            "bodies_fetched": forgotten_fetched,
+            "deleted": forgotten.counts.deleted,
         },
         "machine": machine(),
     }

@@ -21,6 +21,7 @@ from indexing import (
     ConfigError,
     Settings,
     Turn,
+    compose,
     queues,
     sign_request,
 )
@@ -60,6 +61,7 @@ class CeleryRunner:
                 "KNOWHERE_ANSWER_SIGNING_KEY is not set: the answer workers only answer "
                 "requests signed with it (set the same secret on the bots and the workers)"
             )
+        compose.shared_database_url(settings, "KNOWHERE_ANSWER_RUNNER=celery")
         self.app = Celery("knowhere-bot", broker=settings.redis_url, backend=settings.redis_url)
         self.app.conf.update(
             task_serializer="json", result_serializer="json", accept_content=["json"]

@@ -348,6 +348,20 @@ def build_connector(config: SourceConfig, settings: Settings) -> Connector:
     )
 
 
+def shared_database_url(settings: Settings, who: str) -> str:
+    """The database of work spread over hosts (Celery workers, and whoever sends them work).
+
+    SQLite is one host's file: a batch on another host would find no run, a model promoted
+    there no registry entry. So it is refused, with what to set instead."""
+    url = settings.answer_log_url()
+    if url.startswith("sqlite"):
+        raise ConfigError(
+            f"{who} needs a database that every host shares, not SQLite ({url}): set "
+            "KNOWHERE_DATABASE_URL to PostgreSQL, e.g. postgresql+psycopg://knowhere@db/knowhere"
+        )
+    return url
+
+
 def open_sync_runs(settings: Settings) -> SyncRuns:
     return SyncRuns(settings.answer_log_url())
 

@@ -71,6 +71,7 @@ def enqueue_sync(settings: Settings, name: str, full: bool = False) -> str:
     from celery import Celery
 
     get_source(settings.sources_file, name)  # an unknown name fails here, not on a worker
+    compose.shared_database_url(settings, "--enqueue (a sync on the Celery workers)")
     sender = Celery("knowhere", broker=settings.redis_url)
     result = sender.send_task(queues.SYNC_SOURCE, args=[name, full], queue=queues.INDEXING)
     return str(result.id)

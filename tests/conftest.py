@@ -88,6 +88,19 @@ def settings(weaviate_server, redis_server, tmp_path) -> Settings:
 
 
 @pytest.fixture
+def shared_database(postgres_url) -> str:
+    """A fresh PostgreSQL database of this test's own: what workers on many hosts share
+    (they refuse SQLite)."""
+    import psycopg
+
+    server, _ = postgres_url.rsplit("/", 1)
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server.replace("+psycopg", "") + "/postgres", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{server}/{name}"
+
+
+@pytest.fixture
 def forgetful(settings, tmp_path) -> Iterator[Settings]:
     """`settings` with a Redis of this test's own, that the test may flush."""
     data = tmp_path / "own-redis"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import crontab
 
-from indexing import ConfigError, Settings, load_sources, queues
+from indexing import ConfigError, Settings, compose, load_sources, queues
 
 # Longest task we expect (a full re-index of a large source) is a few hours; Redis redelivers
 # unacknowledged tasks after the visibility timeout, so it must be longer than that.
@@ -88,6 +88,17 @@ def make_app(settings: Settings | None = None) -> Celery:
         broker_connection_retry_on_startup=True,
     )
     return app
+
+
+@signals.worker_init.connect
+def refuse_a_database_of_one_host(**_: Any) -> None:
+    """A worker on SQLite would keep its runs, registry and answers to itself: do not start.
+    (SystemExit, because Celery logs and ignores any Exception a signal handler raises.)"""
+    try:
+        compose.shared_database_url(Settings(), "A Celery worker")
+    except ConfigError as err:
+        logger.critical("%s", err)
+        raise SystemExit(f"knowhere: {err}") from None
 
 
 app = make_app()

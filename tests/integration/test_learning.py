@@ -241,11 +241,12 @@ def _simulate_users(settings: Settings, questions: int, wrong: bool) -> None:
 
 
 @pytest.fixture
-def zaragoza_settings(settings, tmp_path) -> Settings:
-    """A help desk whose knowledge base is zaragoza's corpus, with an answer log."""
+def zaragoza_settings(settings, shared_database) -> Settings:
+    """A help desk whose knowledge base is zaragoza's corpus, with an answer log (in the
+    database its training worker shares)."""
     settings = settings.model_copy(
         update={
-            "database_url": f"sqlite:///{tmp_path / 'knowhere.db'}",
+            "database_url": shared_database,
             "answer_mode": "extractive",
             "train_min_pairs": 20,
         }

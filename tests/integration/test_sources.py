@@ -468,6 +468,26 @@ def test_ticket_sources_sync_with_pairs_and_personal_data_dropped(settings, tmp_
 # Faults --------------------------------------------------------------------------------------
 
 
+def test_after_a_redis_flush_a_sync_fetches_and_embeds_nothing_and_still_prunes(
+    forgetful, confluence, tmp_path
+):
+    state = confluence.state
+    config = with_sources(forgetful, write_sources(tmp_path / "sources.yml", confluence.url))
+    first = jobs.sync_source(config, "wiki", full=True)
+    assert first is not None and first.counts.added == 5
+    redis.Redis.from_url(forgetful.redis_url).flushall()  # or an eviction, or a new Redis
+    gone = next(p for p in state.pages.values() if p.title == "Salary exceptions")
+    gone.status = "trashed"
+    requests_before = len(state.requests)
+
+    after = jobs.sync_source(config, "wiki")
+
+    assert after is not None and after.status == "finished", after
+    assert (after.counts.embedded, after.counts.unchanged, after.counts.deleted) == (0, 4, 1)
+    assert not [r for r in state.requests[requests_before:] if "cql=id+in" in r]
+    assert f"wiki:page/{gone.id}" not in chunks_by_doc(config)
+
+
 def test_an_export_caught_mid_write_prunes_nothing_and_a_whole_one_prunes_what_it_dropped(
     settings, tmp_path
 ):
@@ -514,15 +534,22 @@ def test_an_export_caught_mid_write_prunes_nothing_and_a_whole_one_prunes_what_i
 
 
 def test_a_worker_killed_mid_sync_loses_and_duplicates_nothing(
-    settings, settings_env, tmp_path, monkeypatch
+    settings, settings_env, shared_database, tmp_path, monkeypatch
 ):
     with ConfluenceStandIn() as site:
         pages = generate_space(site.state, "GEN", 60)
         site.state.delay = 0.3  # slow answers, so that the kill lands in the middle
         sources = write_sources(tmp_path / "sources.yml", site.url, spaces="[GEN]")
-        config = with_sources(settings, sources, sync_batch_size=5, sync_lock_seconds=5)
+        config = with_sources(
+            settings,
+            sources,
+            sync_batch_size=5,
+            sync_lock_seconds=5,
+            database_url=shared_database,
+        )
         env = {
             **settings_env,
+            "KNOWHERE_DATABASE_URL": shared_database,
             "KNOWHERE_SOURCES_FILE": str(sources),
             "KNOWHERE_SYNC_BATCH_SIZE": "5",
             "KNOWHERE_SYNC_LOCK_SECONDS": "5",

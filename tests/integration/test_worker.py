@@ -11,11 +11,27 @@ from pathlib import Path
 import pytest
 from conftest import ANSWER_KEY
 from processes import celery_worker
+from test_sources import write_sources
 
 from bot.runner import CeleryRunner
-from indexing import AnswerRequest, Audience, GroupDirectory, compose, jobs, queues, sign_request
+from indexing import (
+    AnswerRequest,
+    Audience,
+    ConfigError,
+    GroupDirectory,
+    compose,
+    jobs,
+    queues,
+    sign_request,
+)
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
+
+
+@pytest.fixture
+def settings(settings, shared_database):
+    """Workers share one database with whoever sends them work: PostgreSQL, never SQLite."""
+    return settings.model_copy(update={"database_url": shared_database})
 
 
 @pytest.fixture
@@ -51,6 +67,25 @@ def test_worker_indexes_a_folder_sent_as_a_task(
     assert again["texts_embedded"] == 0 and again["unchanged"] == 7
     del result, second  # let Celery drop its result subscriptions while Redis still runs
     gc.collect()
+
+
+def test_a_worker_a_sender_or_a_bot_on_one_hosts_sqlite_refuses_with_what_to_set(
+    settings, tmp_path
+):
+    from processes import bot_env
+
+    alone = settings.model_copy(update={"database_url": None})  # the default: SQLite
+    env = bot_env(alone)
+    with celery_worker("indexing", env, tmp_path / "sqlite-worker.log") as process:
+        assert process.wait(timeout=120) != 0
+    said = (tmp_path / "sqlite-worker.log").read_text()
+    assert "needs a database that every host shares" in said and "KNOWHERE_DATABASE_URL" in said
+
+    sources = write_sources(tmp_path / "sources.yml", "http://unused")
+    with pytest.raises(ConfigError, match="--enqueue .* not SQLite"):
+        jobs.enqueue_sync(alone.model_copy(update={"sources_file": sources}), "jira")
+    with pytest.raises(ConfigError, match="KNOWHERE_ANSWER_RUNNER=celery needs a database"):
+        CeleryRunner(alone)
 
 
 def test_worker_is_configured_for_long_tasks_that_must_not_be_lost():

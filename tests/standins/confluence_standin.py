@@ -68,6 +68,7 @@ class ConfluenceState:
     retry_after: str = "1"
     user_tz_hours: int = 10  # CQL dates are in the API user's time zone
     delay: float = 0.0  # seconds to wait before answering a search (a slow site)
+    listing_delay: float = 0.0  # seconds to wait before answering a page listing (a big space)
     groups: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # name -> users
     hidden_emails: dict[str, str] = field(default_factory=dict)  # accountId -> e-mail
     email_api: bool = True  # our account may read hidden e-mails (an approved app)
@@ -303,6 +304,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def content(self, query: dict[str, str]) -> None:
         key = query.get("spaceKey", "")
+        if self.state.listing_delay:
+            time.sleep(self.state.listing_delay)
         if not self._readable(key):
             return
         status = query.get("status", "current")
