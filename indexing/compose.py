@@ -31,7 +31,8 @@ from .ingest.chunking import StructuredChunker, chunking_fingerprint
 from .ingest.indexer import Indexer
 from .learning.finetune import TrainParams
 from .learning.loop import LearningContext, LearningPolicy
-from .learning.registry import Registry
+from .learning.model_store import Artifact, ModelStore
+from .learning.registry import EmbedderVersion, Registry
 from .search.fusion_weight import AlphaChoices
 from .search.retriever import Retriever
 from .search.tuning import default_alpha, default_min_relevance
@@ -153,7 +154,27 @@ def embedder_for_version(settings: Settings, version: str) -> SentenceEmbedder:
             f"The collection was filled by embedder '{version}', which is neither the configured "
             f"model ({configured.version}) nor in the registry (`knowhere embedder list`)."
         )
-    return load_embedder(settings, entry.name, entry.path)
+    return load_embedder(settings, entry.name, model_path(settings, entry))
+
+
+def model_store(settings: Settings) -> ModelStore:
+    """Where fine-tuned models are published, and this host's cache of them."""
+    return ModelStore(
+        settings.model_store_url(),
+        settings.models_dir / "cache",
+        settings.model_store_options(),
+    )
+
+
+def model_path(settings: Settings, entry: EmbedderVersion) -> str:
+    """Where this host loads a registered version from: a published model from the model
+    store (through this host's cache), a base model by its name, anything else (a model
+    registered by an older version) from its recorded path."""
+    if entry.sha256:
+        return str(model_store(settings).fetch(Artifact(entry.path, entry.sha256)))
+    if entry.status == "base":
+        return models.resolve(entry.name, settings.models_dir)
+    return entry.path
 
 
 # The index ----------------------------------------------------------------------------------
@@ -433,7 +454,15 @@ def learning_context(settings: Settings, client: weaviate.WeaviateClient) -> Lea
         redis=open_redis(settings),
         write_gate=write_gate(settings, settings.collection),
         load_embedder=lambda name, path: load_embedder(settings, name, path),
+        open_embedder=lambda name, path: SentenceEmbedder(
+            name,
+            path,
+            precision=settings.embed_precision,  # type: ignore[arg-type]
+            batch_size=settings.embed_batch_size,
+        ),
         embedder_for=lambda version: embedder_for_version(settings, version),
+        models=model_store(settings),
+        model_path=lambda entry: model_path(settings, entry),
         finetuned_dir=settings.models_dir / "finetuned",
         training_sets_dir=settings.data_dir / "training-sets",
         policy=learning_policy(settings),

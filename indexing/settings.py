@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     gate_separation_margin: float = 0.02  # …or dev positive-vs-rest cosine gap it must gain
     guard_set: Path | None = None  # JSONL {query, passage}; default: the bundled one
     auto_promote: bool = True  # re-embed and switch as soon as a candidate passes
+    # Where fine-tuned models are published for every host: a folder (default
+    # $KNOWHERE_HOME/models/store) or an fsspec URL such as s3://bucket/prefix. S3 credentials
+    # come from the usual AWS variables; an S3-compatible server needs its endpoint.
+    model_store: str | None = None
+    model_store_endpoint: str | None = None
 
     # Sources (Confluence spaces, ticket exports) synced by `knowhere sources` and Celery beat.
     sources_file: Path | None = None
@@ -117,6 +122,15 @@ class Settings(BaseSettings):
     @property
     def data_dir(self) -> Path:
         return self.home / "data"
+
+    def model_store_url(self) -> str:
+        return self.model_store or str(self.models_dir / "store")
+
+    def model_store_options(self) -> dict[str, object]:
+        """fsspec storage options of the model store (an S3 endpoint, when set)."""
+        if self.model_store_endpoint and self.model_store_url().startswith("s3://"):
+            return {"client_kwargs": {"endpoint_url": self.model_store_endpoint}}
+        return {}
 
     def answer_log_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'knowhere.db'}"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
+from s3_store import ACCESS_KEY, SECRET_KEY, SeaweedProcess, find_weed_binary
 
 from indexing import Settings
 from indexing.infra.local_services import (
@@ -85,6 +86,39 @@ def settings(weaviate_server, redis_server, tmp_path) -> Settings:
         embed_model=TEST_MODEL,
         hybrid_alpha=0.8,
     )
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory) -> Iterator[SeaweedProcess]:
+    """A real S3-compatible server (SeaweedFS) with a `models` bucket."""
+    import time
+
+    import s3fs
+
+    data = tmp_path_factory.mktemp("seaweedfs")
+    server = SeaweedProcess.on_free_ports(find_weed_binary(_real_home()), data)
+    with running("SeaweedFS", server, None, data):
+        fs = s3fs.S3FileSystem(
+            key=ACCESS_KEY, secret=SECRET_KEY, client_kwargs={"endpoint_url": server.url}
+        )
+        for attempt in range(120):  # the S3 gateway answers before its filer is ready
+            try:
+                fs.mkdir("models")
+                break
+            except Exception:
+                if attempt == 119:
+                    raise
+                time.sleep(0.5)
+        yield server
+
+
+@pytest.fixture
+def s3_credentials(s3_server, monkeypatch) -> dict[str, str]:
+    """The S3 server's identity as the AWS variables every host reads (also for subprocesses)."""
+    env = {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
 
 
 @pytest.fixture

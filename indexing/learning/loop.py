@@ -11,6 +11,8 @@ from the settings, the way a sync gets its `SyncContext`.
 from __future__ import annotations
 
 import random
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -34,6 +36,7 @@ from ..store.schema import collection_name
 from ..store.write_gate import WriteGate
 from . import gate
 from .finetune import TrainParams, finetune
+from .model_store import Artifact, ModelStore
 from .registry import EmbedderVersion, Registry, Switch
 from .switch import SwitchReport, switch_index
 from .training_set import LabelledPair, TrainingSet, build
@@ -69,10 +72,14 @@ class LearningContext:
     ticket_pairs: TicketPairs
     redis: redis.Redis
     write_gate: WriteGate
-    # (name, path) → a warmed-up embedder; version → the model that produced it.
+    # (name, path) → a warmed-up embedder (kept loaded), or one opened afresh from disk;
+    # version → the model that produced it.
     load_embedder: Callable[[str, str], SentenceEmbedder]
+    open_embedder: Callable[[str, str], SentenceEmbedder]
     embedder_for: Callable[[str], SentenceEmbedder]
-    finetuned_dir: Path  # where fine-tuned models are saved
+    models: ModelStore  # where trained models are published for every host
+    model_path: Callable[[EmbedderVersion], str]  # where this host loads a version from
+    finetuned_dir: Path  # where fine-tuning writes a model before it is published
     training_sets_dir: Path
     policy: LearningPolicy = field(default_factory=LearningPolicy)
 
@@ -201,14 +208,20 @@ def _train(context: LearningContext, promote: bool, progress: Progress | None) -
     if not training.train:
         return TrainOutcome("skipped", "no training triplets after cleaning", summary)
     name = f"{Path(current.name).name.split('-ft-')[0]}-ft-{training.version.removeprefix('ts-')}"
-    run = finetune(current.path, training.train, context.finetuned_dir / name, policy.train)
-    candidate = context.load_embedder(name, str(run.output))
+    run = finetune(
+        context.model_path(current), training.train, context.finetuned_dir / name, policy.train
+    )
+    # Published before anything else: every host loads it from the store, by its hash.
+    artifact = context.models.publish(run.output, name)
+    shutil.rmtree(run.output, ignore_errors=True)
+    candidate = context.load_embedder(name, str(context.models.fetch(artifact)))
     verdict = judge(policy, training, serving.embedder, candidate)
     entry = context.registry.add(
         EmbedderVersion(
             version=candidate.version,
             name=name,
-            path=str(run.output),
+            path=artifact.url,
+            sha256=artifact.sha256,
             status="candidate" if verdict.promote else "rejected",
             parent=current.version,
             training_set=training.version,
@@ -269,6 +282,7 @@ def _promote(
     serving = context.serving()
     before = serving.embedder.version
     target = entry.collection or collection_name(context.index, version)
+    _prove_loadable(context, entry)
     embedder = context.embedder_for(version)
     report = switch_index(
         context.client, context.index, target, embedder, context.write_gate, progress
@@ -279,6 +293,20 @@ def _promote(
             context.registry, context.index, kind, before, serving.store.name, entry, target, report
         )
     return report
+
+
+def _prove_loadable(context: LearningContext, entry: EmbedderVersion) -> None:
+    """Before any host is switched to a published version: download it from the store again,
+    check its hash, load it from that copy and check it is the same model."""
+    if not entry.sha256:
+        return  # a base model: every host has its own copy by name
+    with tempfile.TemporaryDirectory(prefix="knowhere-proof-") as scratch:
+        copy = context.models.fetch(Artifact(entry.path, entry.sha256), into=Path(scratch) / "m")
+        loaded = context.open_embedder(entry.name, str(copy)).version
+    if loaded != entry.version:
+        raise ConfigError(
+            f"the model store's {entry.path} loads as {loaded}, not {entry.version}: not promoted"
+        )
 
 
 def _record(

@@ -26,6 +26,7 @@ class VersionRow(Base):
     version: Mapped[str] = mapped_column(String(300), primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
     path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64))  # of the archive in the model store
     parent: Mapped[str | None] = mapped_column(String(300))
     training_set: Mapped[str | None] = mapped_column(String(100))
     training_hash: Mapped[str | None] = mapped_column(String(64))
@@ -55,7 +56,7 @@ class EmbedderVersion:
 
     version: str
     name: str
-    path: str
+    path: str  # a model store URL (with sha256), or a local path/hub name (base models)
     status: Status
     parent: str | None = None
     training_set: str | None = None
@@ -63,12 +64,14 @@ class EmbedderVersion:
     metrics: dict[str, Any] = field(default_factory=dict)
     collection: str | None = None
     created_at: datetime | None = None
+    sha256: str | None = None  # of the model's archive in the model store
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "version": self.version,
             "name": self.name,
             "path": self.path,
+            "sha256": self.sha256,
             "status": self.status,
             "parent": self.parent,
             "training_set": self.training_set,
@@ -105,6 +108,7 @@ def _version(row: VersionRow) -> EmbedderVersion:
         metrics=dict(row.metrics or {}),
         collection=row.collection,
         created_at=row.created_at,
+        sha256=row.sha256,
     )
 
 
@@ -118,7 +122,7 @@ class Registry(SqlStore):
             row.name, row.path, row.status = entry.name, entry.path, entry.status
             row.parent, row.training_set = entry.parent, entry.training_set
             row.training_hash, row.metrics = entry.training_hash, dict(entry.metrics)
-            row.collection = entry.collection
+            row.collection, row.sha256 = entry.collection, entry.sha256
             session.add(row)
         found = self.get(entry.version)
         assert found is not None

@@ -241,12 +241,14 @@ def _simulate_users(settings: Settings, questions: int, wrong: bool) -> None:
 
 
 @pytest.fixture
-def zaragoza_settings(settings, shared_database) -> Settings:
+def zaragoza_settings(settings, shared_database, s3_server, s3_credentials) -> Settings:
     """A help desk whose knowledge base is zaragoza's corpus, with an answer log (in the
-    database its training worker shares)."""
+    database its training worker shares) and models published to an S3 bucket."""
     settings = settings.model_copy(
         update={
             "database_url": shared_database,
+            "model_store": f"s3://models/{settings.collection}",
+            "model_store_endpoint": s3_server.url,
             "answer_mode": "extractive",
             "train_min_pairs": 20,
         }
@@ -259,10 +261,16 @@ def zaragoza_settings(settings, shared_database) -> Settings:
 
 
 @pytest.fixture
-def training_worker(zaragoza_settings, settings_env, tmp_path):
+def training_worker(zaragoza_settings, settings_env, s3_credentials, tmp_path):
+    """The training worker runs on a host of its own: its own KNOWHERE_HOME (models, caches,
+    training sets), sharing only the services: Weaviate, Redis, PostgreSQL and the S3 store."""
     env = {
         **settings_env,
+        **s3_credentials,
+        "KNOWHERE_HOME": str(tmp_path / "training-host"),
         "KNOWHERE_DATABASE_URL": zaragoza_settings.database_url or "",
+        "KNOWHERE_MODEL_STORE": zaragoza_settings.model_store or "",
+        "KNOWHERE_MODEL_STORE_ENDPOINT": zaragoza_settings.model_store_endpoint or "",
         "KNOWHERE_ANSWER_MODE": "extractive",
         "KNOWHERE_TRAIN_MIN_PAIRS": "20",
     }
@@ -290,13 +298,25 @@ def test_feedback_trains_a_better_embedder_that_serves_the_index(
     assert verdict["candidate_dev"]["ndcg"] >= verdict["current_dev"]["ndcg"]
     assert verdict["candidate_dev"]["separation"] > verdict["current_dev"]["separation"]
     assert verdict["candidate_guard"]["ndcg"] >= verdict["current_guard"]["ndcg"] - 0.01
-    sets = list((settings.data_dir / "training-sets").glob("ts-*.json"))
+    training_host = Path(training_worker["KNOWHERE_HOME"])
+    sets = list((training_host / "data" / "training-sets").glob("ts-*.json"))
     assert [s.stem for s in sets] == [outcome["training_set"]["version"]]
     with compose.connect_weaviate(settings) as client:
         alias = client.alias.get(alias_name=settings.collection)
         assert alias.collection == outcome["switch"]["to_collection"]
         assert ChunkStore(client, alias.collection).count() == 503
     assert not jobs.training_due(settings)[0]  # nothing new since
+
+    # This host never saw the trained model's files: it answers with it all the same, loaded
+    # from the S3 store into its own cache and checked against the registry's hash.
+    entry = compose.open_registry(settings).get(outcome["version"])
+    assert entry is not None and entry.path.startswith(f"s3://models/{settings.collection}/")
+    assert not list((training_host / "models" / "finetuned").glob("*/config.json"))
+    with compose.connect_weaviate(settings) as client:
+        retriever = compose.build_retriever(client, settings, compose.build_embedder(settings))
+        found = retriever.search("¿Dónde se paga el impuesto de circulación?", 3)
+    assert found.hits and found.embedder == outcome["version"]
+    assert (settings.models_dir / "cache" / (entry.sha256 or "?") / "config.json").exists()
 
     listed = subprocess.run(
         [sys.executable, "-m", "indexing.cli", "embedder", "list", "--json"],
