@@ -292,6 +292,29 @@ def embedder_promote(version: str) -> None:
     )
 
 
+@embedder_app.command("gc")
+def embedder_gc(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be removed; remove nothing")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Remove collections and model archives unused for KNOWHERE_GC_GRACE_DAYS (the serving
+    and the previous ones, and candidates, always stay)."""
+    cleanup = jobs.clean_up(_settings(), dry_run=dry_run)
+    if as_json:
+        _print_json(cleanup.as_dict())
+        return
+    verb = "would remove" if dry_run else "removed"
+    out.print(
+        f"{verb} {len(cleanup.collections)} collection(s) and {len(cleanup.models)} model "
+        f"archive(s); kept {', '.join(cleanup.kept)}",
+        markup=False,
+    )
+    for name in [*cleanup.collections, *cleanup.models]:
+        out.print(f"  {name}", markup=False)
+
+
 @embedder_app.command("rollback")
 def embedder_rollback() -> None:
     """Switch back to the serving version's parent (its collection was kept)."""

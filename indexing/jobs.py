@@ -7,7 +7,7 @@ opens what it needs through the composition root and closes it again.
 from __future__ import annotations
 
 from contextlib import closing
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from .evaluation.metrics import score_run
 from .evaluation.run import corpus_ids, eval_collection_name
 from .ingest.indexer import IndexReport
 from .learning import loop
+from .learning.cleanup import Cleanup
 from .learning.loop import TrainOutcome
 from .learning.registry import EmbedderVersion
 from .learning.switch import SwitchReport
@@ -241,6 +242,14 @@ def rollback(settings: Settings, progress: Progress | None = None) -> SwitchRepo
     """Switch back to the serving version's parent (its collection was kept)."""
     report: SwitchReport = _learning(settings, lambda c: loop.rollback(c, progress))
     return report
+
+
+def clean_up(settings: Settings, dry_run: bool = False) -> Cleanup:
+    """Remove collections and model archives the index has not needed for the grace period
+    (KNOWHERE_GC_GRACE_DAYS); the serving and previous ones always stay."""
+    grace = timedelta(days=settings.gc_grace_days)
+    cleanup: Cleanup = _learning(settings, lambda c: loop.clean_up(c, grace, dry_run))
+    return cleanup
 
 
 def serving_version(settings: Settings) -> str:

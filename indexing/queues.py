@@ -19,6 +19,7 @@ ANSWER = "knowhere.answer"
 TRAIN_EMBEDDER = "knowhere.train_embedder"
 MAYBE_TRAIN_EMBEDDER = "knowhere.maybe_train_embedder"
 PROMOTE_EMBEDDER = "knowhere.promote_embedder"
+CLEAN_UP_EMBEDDERS = "knowhere.clean_up_embedders"
 
 # Which queue each task goes to (tasks not listed go to INDEXING).
 ROUTES = {
@@ -26,4 +27,5 @@ ROUTES = {
     TRAIN_EMBEDDER: TRAINING,
     MAYBE_TRAIN_EMBEDDER: TRAINING,
     PROMOTE_EMBEDDER: TRAINING,
+    CLEAN_UP_EMBEDDERS: TRAINING,
 }

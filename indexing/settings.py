@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     # come from the usual AWS variables; an S3-compatible server needs its endpoint.
     model_store: str | None = None
     model_store_endpoint: str | None = None
+    # `knowhere embedder gc` (and a daily beat entry) removes collections and model archives
+    # that have not served for this long; the serving and the previous ones always stay.
+    gc_grace_days: float = Field(default=7.0, ge=0)
 
     # Sources (Confluence spaces, ticket exports) synced by `knowhere sources` and Celery beat.
     sources_file: Path | None = None

@@ -18,11 +18,16 @@ VISIBILITY_TIMEOUT_S = 12 * 3600
 logger = logging.getLogger(__name__)
 
 # `celery -A workers.celery_app beat`: check hourly whether enough new feedback (or time) has
-# accumulated to train (KNOWHERE_TRAIN_NEW_PAIRS, KNOWHERE_TRAIN_EVERY_DAYS).
+# accumulated to train (KNOWHERE_TRAIN_NEW_PAIRS, KNOWHERE_TRAIN_EVERY_DAYS), and clean up daily.
 TRAINING_SCHEDULE = {
     "train-embedder-when-due": {
         "task": queues.MAYBE_TRAIN_EMBEDDER,
         "schedule": crontab(minute="17"),
+    },
+    # Daily: collections and model archives unused for KNOWHERE_GC_GRACE_DAYS go.
+    "clean-up-embedders": {
+        "task": queues.CLEAN_UP_EMBEDDERS,
+        "schedule": crontab(minute="43", hour="3"),
     },
 }
 

@@ -34,7 +34,8 @@ from ..store.alias import IndexAlias, ServingCollection
 from ..store.chunk_store import ChunkStore
 from ..store.schema import collection_name
 from ..store.write_gate import WriteGate
-from . import gate
+from . import cleanup, gate
+from .cleanup import Cleanup
 from .finetune import TrainParams, finetune
 from .model_store import Artifact, ModelStore
 from .registry import EmbedderVersion, Registry, Switch
@@ -335,6 +336,32 @@ def _record(
             datetime.now(UTC),
         )
     )
+
+
+def clean_up(context: LearningContext, grace: timedelta, dry_run: bool = False) -> Cleanup:
+    """Remove what the index has not needed for `grace` (see `cleanup`): old collections and
+    the archives of retired and rejected models. Holds the training lock, so no switch runs
+    meanwhile."""
+    with exclusive(context):
+        serving = context.serving()
+        found = cleanup.plan(
+            context.registry,
+            context.index,
+            serving.store.name,
+            serving.embedder.version,
+            grace,
+        )
+        found.dry_run = dry_run
+        if dry_run:
+            return found
+        for collection in found.collections:
+            if context.client.collections.exists(collection):
+                context.client.collections.delete(collection)
+        for version in found.models:
+            entry = context.registry.get(version)
+            if entry is not None:
+                cleanup.remove_model(context.registry, context.models, entry)
+        return found
 
 
 def rollback(context: LearningContext, progress: Progress | None = None) -> SwitchReport:

@@ -109,6 +109,16 @@ class ModelStore:
                     raise
         return target
 
+    def remove(self, artifact: Artifact) -> None:
+        """Delete the archive from the store (gone already is fine) and this host's copy."""
+        try:
+            fs, path = fsspec.core.url_to_fs(artifact.url, **self.options)
+            if fs.exists(path):
+                fs.rm(path)
+        except Exception as err:  # noqa: BLE001 - every fsspec backend raises its own
+            raise StoreError(f"removing model archive {artifact.url} failed: {err}") from err
+        shutil.rmtree(self.cache_dir / artifact.sha256, ignore_errors=True)
+
     def _download(self, url: str, archive: Path) -> str:
         digest = hashlib.sha256()
         try:

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..infra.database import Base, SqlStore, utc_now
 
-Status = Literal["base", "candidate", "rejected", "promoted", "retired"]
+# removed: its archive (and collection) were cleaned up; the entry stays as history.
+Status = Literal["base", "candidate", "rejected", "promoted", "retired", "removed"]
 
 
 class VersionRow(Base):

@@ -89,24 +89,67 @@ def _index_knowledge_base(settings: Settings, folder: Path) -> None:
     assert not report.failed
 
 
-def _twin_of_the_model(settings: Settings, tmp_path: Path) -> str:
+def _twin_of_the_model(
+    settings: Settings, tmp_path: Path, name: str = "minilm-twin", parent: str | None = None
+) -> str:
     """Register a copy of the test model under another name: a second 'version' to switch to."""
     from indexing.embedding import models
 
     source = Path(models.resolve(settings.embed_model, settings.models_dir))
-    copy = tmp_path / "minilm-twin"
+    copy = tmp_path / name
     shutil.copytree(source, copy)
-    twin = compose.load_embedder(settings, "minilm-twin", str(copy))
+    twin = compose.load_embedder(settings, name, str(copy))
     compose.open_registry(settings).add(
         EmbedderVersion(
             twin.version,
-            "minilm-twin",
+            name,
             str(copy),
             "candidate",
-            parent=compose.build_embedder(settings).version,
+            parent=parent or compose.build_embedder(settings).version,
         )
     )
     return twin.version
+
+
+def test_clean_up_removes_what_no_longer_serves_but_never_the_serving_or_previous(
+    settings, knowledge_base, tmp_path
+):
+    _index_knowledge_base(settings, knowledge_base)
+    registry = compose.open_registry(settings)
+    with compose.connect_weaviate(settings) as client:
+        first = client.alias.get(alias_name=settings.collection).collection
+    twin_a = _twin_of_the_model(settings, tmp_path, "twin-a")
+    second = jobs.promote(settings, twin_a).to_collection
+    twin_b = _twin_of_the_model(settings, tmp_path, "twin-b", parent=twin_a)  # trained from a
+    third = jobs.promote(settings, twin_b).to_collection
+    store = compose.model_store(settings)
+    trained = tmp_path / "rejected-model"
+    shutil.copytree(tmp_path / "twin-a", trained)
+    artifact = store.publish(trained, "minilm-ft-rejected")
+    registry.add(
+        EmbedderVersion(
+            "minilm-ft-rejected@0",
+            "minilm-ft-rejected",
+            artifact.url,
+            "rejected",
+            sha256=artifact.sha256,
+        )
+    )
+
+    within_grace = jobs.clean_up(settings)  # the default grace: a week
+    planned = jobs.clean_up(settings.model_copy(update={"gc_grace_days": 0}), dry_run=True)
+    done = jobs.clean_up(settings.model_copy(update={"gc_grace_days": 0}))
+
+    assert within_grace.collections == within_grace.models == []
+    assert planned.collections == done.collections == [first]
+    assert planned.models == done.models == ["minilm-ft-rejected@0"]
+    with compose.connect_weaviate(settings) as client:
+        assert not client.collections.exists(first)
+        assert client.collections.exists(second) and client.collections.exists(third)
+        assert client.alias.get(alias_name=settings.collection).collection == third
+    assert not Path(artifact.url.removeprefix("file://")).exists()
+    assert registry.get("minilm-ft-rejected@0").status == "removed"  # type: ignore[union-attr]
+    assert jobs.rollback(settings).to_collection == second  # the parent's is still there
 
 
 def _expected_chunk_ids(settings: Settings, folder: Path) -> set[str]:

@@ -100,11 +100,14 @@ def test_training_has_its_own_queue_and_beat_checks_hourly_whether_it_is_due():
     from workers.celery_app import make_app
 
     conf = make_app().conf
-    for task in ("train_embedder", "maybe_train_embedder", "promote_embedder"):
+    tasks = ("train_embedder", "maybe_train_embedder", "promote_embedder", "clean_up_embedders")
+    for task in tasks:
         assert conf.task_routes[f"knowhere.{task}"] == {"queue": "training"}
-    (entry,) = conf.beat_schedule.values()
+    entry = conf.beat_schedule["train-embedder-when-due"]
     assert entry["task"] == "knowhere.maybe_train_embedder"
     assert entry["schedule"].minute == {17} and len(entry["schedule"].hour) == 24
+    daily = conf.beat_schedule["clean-up-embedders"]
+    assert daily["task"] == "knowhere.clean_up_embedders" and daily["schedule"].hour == {3}
 
 
 @pytest.mark.parametrize("worker", ["answers"], indirect=True)

@@ -41,3 +41,11 @@ def promote_embedder(version: str) -> dict[str, object]:
     """Re-embed into a new collection and switch the alias. Killed half-way, the redelivered
     task resumes: chunks already in the new collection are not embedded again."""
     return jobs.promote(Settings(), version).as_dict()
+
+
+@app.task(
+    name=queues.CLEAN_UP_EMBEDDERS, autoretry_for=(ServiceUnavailable, Busy), retry_backoff=60
+)
+def clean_up_embedders() -> dict[str, object]:
+    """Daily: remove collections and model archives unused for KNOWHERE_GC_GRACE_DAYS."""
+    return jobs.clean_up(Settings()).as_dict()
