@@ -187,14 +187,24 @@ def open_store(
     collection: str | None = None,
 ) -> ChunkStore:
     """The index (an alias over its current collection), created on first use."""
-    store = ChunkStore(client, collection or settings.collection, open_access_lists(settings))
+    store = ChunkStore(
+        client,
+        collection or settings.collection,
+        open_access_lists(settings),
+        settings.weaviate_consistency,
+    )
     registry = open_registry(settings)
     registry.ensure_base(
         embedder.version,
         embedder.model_name,
         models.resolve(embedder.model_name, settings.models_dir),
     )
-    store.ensure(embedder.version, embedder.dimension, {v.version for v in registry.versions()})
+    store.ensure(
+        embedder.version,
+        embedder.dimension,
+        {v.version for v in registry.versions()},
+        settings.weaviate_replication,
+    )
     return store
 
 
@@ -226,6 +236,7 @@ def index_alias(
         collection or settings.collection,
         lambda version: embedder_for_version(settings, version),
         access_lists=open_access_lists(settings),
+        consistency=settings.weaviate_consistency,
     )
 
 

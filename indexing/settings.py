@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     weaviate_grpc_port: int = 50059
     weaviate_bin: Path | None = None  # an existing weaviate-server binary for the local one
     collection: str = "Knowhere"
+    # A Weaviate cluster: on how many nodes a new collection keeps each shard (3 lets one node
+    # be down), and the consistency level of reads and writes (default: Weaviate's, QUORUM).
+    weaviate_replication: int = Field(default=1, ge=1)
+    weaviate_consistency: Literal["ONE", "QUORUM", "ALL"] | None = None
 
     # Redis: document hashes (what is indexed) and the Celery broker.
     redis_url: str = "redis://127.0.0.1:6389/0"

@@ -73,6 +73,12 @@ class WeaviateProcess:
     raft_port: int
     raft_rpc_port: int
     api_key: str  # every request must carry it: an open port gives nothing
+    # One node of a cluster on loopback: its name, a member's gossip address to join, every
+    # voter as name:raft-port, and how many voters to wait for.
+    hostname: str = CLUSTER_HOSTNAME
+    cluster_join: str = ""
+    raft_join: str = ""
+    raft_expect: int = 1
 
     @classmethod
     def with_cluster_ports(
@@ -88,6 +94,33 @@ class WeaviateProcess:
         return cls(
             binary, data_dir, http_port, grpc_port, base, base + 1, base + 2, base + 3, api_key
         )
+
+    @classmethod
+    def cluster(
+        cls, binary: Path, data_dir: Path, nodes: int, api_key: str
+    ) -> list[WeaviateProcess]:
+        """`nodes` nodes of one cluster on loopback (fixed names knowhere-0…, free ports)."""
+        blocks = [(free_port(), free_port(), free_port_block(4)) for _ in range(nodes)]
+        voters = ",".join(f"knowhere-{i}:{base + 2}" for i, (_, _, base) in enumerate(blocks))
+        first_gossip = blocks[0][2]
+        return [
+            cls(
+                binary,
+                data_dir / f"node-{i}",
+                http,
+                grpc,
+                base,
+                base + 1,
+                base + 2,
+                base + 3,
+                api_key,
+                hostname=f"knowhere-{i}",
+                cluster_join=f"127.0.0.1:{first_gossip}" if i else "",
+                raft_join=voters,
+                raft_expect=nodes,
+            )
+            for i, (http, grpc, base) in enumerate(blocks)
+        ]
 
     @property
     def url(self) -> str:
@@ -109,7 +142,7 @@ class WeaviateProcess:
                 "ENABLE_MODULES": "",
                 "API_BASED_MODULES_DISABLED": "true",
                 "DISABLE_TELEMETRY": "true",
-                "CLUSTER_HOSTNAME": CLUSTER_HOSTNAME,
+                "CLUSTER_HOSTNAME": self.hostname,
                 "CLUSTER_IN_LOCALHOST": "true",
                 "CLUSTER_BIND_ADDR": "127.0.0.1",
                 "CLUSTER_ADVERTISE_ADDR": "127.0.0.1",
@@ -117,8 +150,8 @@ class WeaviateProcess:
                 "CLUSTER_DATA_BIND_PORT": str(self.data_port),
                 "RAFT_PORT": str(self.raft_port),
                 "RAFT_INTERNAL_RPC_PORT": str(self.raft_rpc_port),
-                # RAFT_JOIN is left to its default (this node's internal RPC port).
-                "RAFT_BOOTSTRAP_EXPECT": "1",
+                # One node: RAFT_JOIN is left to its default (this node's internal RPC port).
+                "RAFT_BOOTSTRAP_EXPECT": str(self.raft_expect),
                 "GRPC_PORT": str(self.grpc_port),
                 "GO_PROFILING_DISABLE": "true",  # else pprof listens on :6060, all interfaces
                 "QUERY_DEFAULTS_LIMIT": "25",
@@ -126,6 +159,10 @@ class WeaviateProcess:
                 "GOMEMLIMIT": "4GiB",
             }
         )
+        if self.cluster_join:
+            env["CLUSTER_JOIN"] = self.cluster_join
+        if self.raft_join:
+            env["RAFT_JOIN"] = self.raft_join
         return env
 
     def command(self) -> list[str]:

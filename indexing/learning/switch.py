@@ -130,7 +130,8 @@ def switch_index(
         report.chunks = dst.count()
         return report
     if not client.collections.exists(target):
-        create_collection(client, target, embedder.version, embedder.dimension)
+        # As many replicas as the collection it replaces.
+        create_collection(client, target, embedder.version, embedder.dimension, src.replication())
     elif dst.embedder_version() != embedder.version:
         raise ConfigError(f"collection '{target}' holds vectors of '{dst.embedder_version()}'")
     report.filled, removed = reconcile(src, dst, embedder, progress, batch)

@@ -40,8 +40,10 @@ class IndexAlias:
         embedder_for: Callable[[str], SentenceEmbedder],
         ttl_s: float = ALIAS_TTL_S,
         access_lists: AccessLists | None = None,
+        consistency: str | None = None,
     ) -> None:
         self.client = client
+        self.consistency = consistency  # of the stores it opens
         self.name = name
         self.embedder_for = embedder_for
         self.ttl_s = ttl_s
@@ -66,7 +68,7 @@ class IndexAlias:
         """The concrete collection `name` and its model (loaded once)."""
         found = self._collections.get(name)
         if found is None:
-            store = ChunkStore(self.client, name, self.access_lists)
+            store = ChunkStore(self.client, name, self.access_lists, self.consistency)
             found = ServingCollection(store, self.embedder_for(store.embedder_version()))
             self._collections[name] = found
         return found

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 import weaviate
+from weaviate.classes.config import ConsistencyLevel
 from weaviate.classes.data import DataObject
 from weaviate.classes.query import BM25Operator, Filter, HybridFusion, MetadataQuery
 from weaviate.exceptions import WeaviateBaseError
@@ -59,14 +60,27 @@ class ChunkStore:
         client: weaviate.WeaviateClient,
         name: str,
         access_lists: AccessLists | None = None,
+        consistency: str | None = None,
     ) -> None:
         self.client = client
         self.name = name
-        self.collection = client.collections.use(name)
+        # Reads and writes at this consistency level (ONE, QUORUM, ALL; None: Weaviate's
+        # default, QUORUM) on a replicated collection.
+        self.consistency = consistency
+        collection = client.collections.use(name)
+        if consistency:
+            collection = collection.with_consistency_level(ConsistencyLevel(consistency))
+        self.collection = collection
         # Where writes register their access lists (the filter finds chunks through them).
         self.access_lists = access_lists
 
-    def ensure(self, embedder_name: str, dimension: int, known: Collection[str] = ()) -> None:
+    def ensure(
+        self,
+        embedder_name: str,
+        dimension: int,
+        known: Collection[str] = (),
+        replication: int = 1,
+    ) -> None:
         """Create the collection if missing; refuse one built with a different model.
 
         A new collection is created under its own name and reached through an alias
@@ -86,7 +100,7 @@ class ChunkStore:
                 )
             return
         target = collection_name(self.name, embedder_name)
-        create_collection(self.client, target, embedder_name, dimension)
+        create_collection(self.client, target, embedder_name, dimension, replication)
         try:
             self.client.alias.create(alias_name=self.name, target_collection=target)
         except WeaviateBaseError:
@@ -108,6 +122,11 @@ class ChunkStore:
             if prop.name not in present:
                 with suppress(WeaviateBaseError):  # added concurrently by another process
                     self.collection.config.add_property(prop)
+
+    def replication(self) -> int:
+        """On how many nodes the collection keeps each shard."""
+        config = self.collection.config.get().replication_config
+        return int(config.factor) if config is not None else 1
 
     def embedder_version(self) -> str:
         """The embedder version recorded when the collection was created."""

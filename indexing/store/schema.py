@@ -12,7 +12,14 @@ from datetime import datetime
 from typing import Any
 
 import weaviate
-from weaviate.classes.config import Configure, DataType, Property, Tokenization, VectorDistances
+from weaviate.classes.config import (
+    Configure,
+    DataType,
+    Property,
+    ReplicationDeletionStrategy,
+    Tokenization,
+    VectorDistances,
+)
 
 from ..access.model import PUBLIC, Access, Clause
 from ..errors import StoreError
@@ -103,13 +110,24 @@ def parse_description(description: str | None) -> dict[str, str]:
 
 
 def create_collection(
-    client: weaviate.WeaviateClient, name: str, embedder: str, dimension: int
+    client: weaviate.WeaviateClient,
+    name: str,
+    embedder: str,
+    dimension: int,
+    replication: int = 1,
 ) -> None:
-    """A chunk collection with the explicit schema, recording the embedder that fills it."""
+    """A chunk collection with the explicit schema, recording the embedder that fills it, its
+    shards kept on `replication` nodes (reads and writes at QUORUM by default: with 3, one node
+    may be down)."""
     text = DataType.TEXT
     client.collections.create(
         name,
         description=describe(embedder, dimension),
+        replication_config=Configure.replication(
+            factor=replication,
+            # A delete on a node that missed it while down must not come back through repair.
+            deletion_strategy=ReplicationDeletionStrategy.DELETE_ON_CONFLICT,
+        ),
         vector_config=Configure.Vectors.self_provided(
             vector_index_config=Configure.VectorIndex.hnsw(distance_metric=VectorDistances.COSINE)
         ),
