@@ -222,6 +222,16 @@ def weaviate_ready(http_port: int) -> bool:
     return response.status_code == 200
 
 
+def weaviate_raft_leader(http_port: int, api_key: str) -> str:
+    """The name of the node leading a local cluster's Raft (its schema and aliases) now."""
+    response = httpx.get(
+        f"http://127.0.0.1:{http_port}/v1/cluster/statistics",
+        headers={"Authorization": f"Bearer {api_key}"},
+        timeout=10.0,
+    )
+    return str(response.json()["statistics"][0]["leaderId"])
+
+
 def redis_ready(port: int) -> bool:
     """Whether a Redis on this loopback port answers PING."""
     try:

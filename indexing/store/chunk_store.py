@@ -100,7 +100,11 @@ class ChunkStore:
                 )
             return
         target = collection_name(self.name, embedder_name)
-        create_collection(self.client, target, embedder_name, dimension, replication)
+        try:
+            create_collection(self.client, target, embedder_name, dimension, replication)
+        except WeaviateBaseError:
+            if not self.client.collections.exists(target):  # not a concurrent ensure()
+                raise
         try:
             self.client.alias.create(alias_name=self.name, target_collection=target)
         except WeaviateBaseError:

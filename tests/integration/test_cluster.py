@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from conftest import WEAVIATE_KEY, _weaviate_binary
 from processes import wait_for
@@ -23,19 +22,15 @@ from standins.confluence_standin import TOKEN, ConfluenceStandIn, generate_space
 from test_sources import TOKEN_ENV, chunks_by_doc, with_sources, write_sources
 
 from indexing import Audience, ChunkStore, Principal, compose, jobs
-from indexing.infra.local_services import WeaviateProcess, port_open, start, wait_until_ready
+from indexing.infra.local_services import (
+    WeaviateProcess,
+    port_open,
+    start,
+    wait_until_ready,
+    weaviate_raft_leader,
+)
 
 STAFF = Audience.of([Principal.of("sam@example.com", ["staff"])])  # the space's readers
-
-
-def raft_leader(node: WeaviateProcess) -> str:
-    """The name of the node that leads the cluster's Raft (schema and aliases) now."""
-    statistics = httpx.get(
-        f"{node.url}/v1/cluster/statistics",
-        headers={"Authorization": f"Bearer {WEAVIATE_KEY}"},
-        timeout=10,
-    ).json()
-    return str(statistics["statistics"][0]["leaderId"])
 
 
 @pytest.fixture
@@ -63,7 +58,7 @@ def test_a_node_dies_during_a_sync_and_questions_and_nothing_is_lost_or_doubled(
 ):
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     first, _ = cluster[0]
-    leader = raft_leader(first)
+    leader = weaviate_raft_leader(first.http_port, WEAVIATE_KEY)
     doomed, doomed_process = next(
         (node, process) for node, process in cluster[1:] if node.hostname != leader
     )

@@ -601,6 +601,52 @@ def test_a_worker_killed_mid_sync_loses_and_duplicates_nothing(
         gc.collect()
 
 
+def test_a_sync_fans_out_over_two_worker_hosts_that_share_only_the_services(
+    settings, settings_env, shared_database, tmp_path, monkeypatch
+):
+    with ConfluenceStandIn() as site:
+        pages = generate_space(site.state, "GEN", 40)
+        site.state.delay = 0.2  # each batch's fetch takes a while: both hosts get work
+        sources = write_sources(tmp_path / "sources.yml", site.url, spaces="[GEN]")
+        config = with_sources(settings, sources, sync_batch_size=4, database_url=shared_database)
+        common = {
+            **settings_env,
+            "KNOWHERE_DATABASE_URL": shared_database,
+            "KNOWHERE_SOURCES_FILE": str(sources),
+            "KNOWHERE_SYNC_BATCH_SIZE": "4",
+            TOKEN_ENV: TOKEN,
+        }
+        for key, value in common.items():
+            if key.startswith("KNOWHERE_"):
+                monkeypatch.setenv(key, value)
+        # Two hosts: nothing on disk in common (each its own KNOWHERE_HOME), only the services.
+        hosts = [{**common, "KNOWHERE_HOME": str(tmp_path / f"host-{n}")} for n in (1, 2)]
+        logs = [tmp_path / f"host-{n}.log" for n in (1, 2)]
+        from workers.celery_app import make_app
+
+        app = make_app()
+        runs = compose.open_sync_runs(config)
+        with (
+            celery_worker("indexing", hosts[0], logs[0]),
+            celery_worker("indexing", hosts[1], logs[1]),
+        ):
+            started = app.send_task("knowhere.sync_source", args=["wiki"]).get(timeout=120)
+            finished = steps.wait_for(runs, started["run"], timeout=300)
+        runs.close()
+
+    assert finished is not None and finished.status == "finished", finished
+    assert (finished.counts.added, finished.counts.failed) == (40, 0)
+    for log in logs:  # both hosts indexed batches of the one run
+        assert "knowhere.sync_batch[" in log.read_text() and "succeeded" in log.read_text()
+    docs = chunks_by_doc(config)
+    assert set(docs) == {f"wiki:page/{p.id}" for p in pages}
+    for chunks in docs.values():
+        indexes = sorted(c.chunk_index for c in chunks)
+        assert indexes == list(range(len(indexes)))
+    del started
+    gc.collect()
+
+
 def _done_batches(runs, run_id: str) -> int:
     from sqlalchemy import func, select
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from celery import Task, group
 
-from indexing import Busy, KnowhereError, ServiceUnavailable, Settings, jobs, queues
+from indexing import Busy, ServiceUnavailable, Settings, jobs, queues
 
 from ..celery_app import app
 
@@ -52,11 +52,12 @@ def sync_source(name: str, full: bool = False) -> dict[str, object]:
 def sync_batch(
     self: Task, name: str, run_id: str, number: int, payload: dict[str, Any]
 ) -> dict[str, object]:
-    """Fetch and index one batch (idempotent: delivered twice, it is recorded once)."""
+    """Fetch and index one batch (idempotent: delivered twice, it is recorded once). Whatever
+    fails is retried, then recorded as the batch's failure, so the run always ends."""
     settings = Settings()
     try:
         last = jobs.sync_batch(settings, name, run_id, number, payload)
-    except (KnowhereError, OSError) as err:
+    except Exception as err:  # noqa: BLE001 - any error: retry, then fail the batch, never hang
         if self.request.retries < self.max_retries:
             raise self.retry(exc=err, countdown=min(600, 10 * 2**self.request.retries)) from err
         last = jobs.fail_sync_batch(settings, name, run_id, number, payload, str(err))
