@@ -11,7 +11,7 @@ the document's hash is recorded. A crash in between means the next run redoes th
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -147,6 +147,12 @@ class Indexer:
         with self.write_gate.writing() if self.write_gate else nullcontext():
             yield self._resolve(fresh=True)
 
+    def _wrote(self, doc_ids: Iterable[str]) -> None:
+        """Tell a switch that may be journalling which documents were just written (called
+        inside `_target`, while the writer's lease is held)."""
+        if self.write_gate is not None:
+            self.write_gate.record(doc_ids)
+
     def index(
         self,
         documents: Sequence[Document],
@@ -219,6 +225,7 @@ class Indexer:
             return 0
         with self._target() as (store, _):
             store.set_access(indexed)
+            self._wrote(indexed)
         self.hashes.set_many(
             {
                 d: Indexed(known[d].content, a.fingerprint(), known[d].chunking)
@@ -241,6 +248,7 @@ class Indexer:
             part = gone[start : start + PRUNE_BATCH]
             with self._target() as (store, _):
                 removed += store.delete_documents(part)
+                self._wrote(part)
             self.hashes.delete(part)
         return removed, len(gone)
 
@@ -344,6 +352,7 @@ class Indexer:
             for chunk in chunks:
                 counts[chunk.doc_id] += 1
             report.chunks_removed += store.delete_beyond(counts)
+            self._wrote(versions)
         report.chunks_written += len(chunks)
         self.hashes.set_many(versions)
         changed = sum(1 for doc_id in versions if doc_id in work.known)

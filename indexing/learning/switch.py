@@ -2,10 +2,12 @@
 
 1. Fill the new collection from the serving one: same ids and properties, new vectors.
    Indexing goes on meanwhile (into the serving collection); questions are answered from it.
-2. Catch up: compare the two collections chunk by chunk (a fingerprint of each chunk's
-   properties) and write what changed, delete what is gone.
-3. Close the write gate (running index batches finish, new ones wait), catch up the last
-   few changes, point the alias at the new collection, open the gate.
+   Every document written meanwhile is journalled (the write gate's journal).
+2. Catch up on the journalled documents: compare their chunks in both collections (a
+   fingerprint of each chunk's properties), write what changed, delete what is gone.
+3. Close the write gate (running index batches finish, new ones wait), catch up on the last
+   few journalled documents, point the alias at the new collection, open the gate. The
+   writers' pause is as long as those few documents take, whatever the index's size.
 
 Every step compares before it writes, so a run killed half-way is resumed by running it
 again: what is already in the new collection is not embedded twice. The old collection is
@@ -106,6 +108,25 @@ def reconcile(
     return written, removed
 
 
+def reconcile_documents(
+    src: ChunkStore, dst: ChunkStore, embedder: SentenceEmbedder, doc_ids: set[str]
+) -> tuple[int, int]:
+    """Make `dst` hold exactly `src`'s chunks of these documents. Returns (embedded, removed)."""
+    if not doc_ids:
+        return 0, 0
+    have = {chunk.id: fingerprint(chunk) for chunk in dst.documents(doc_ids)}
+    pending = [c for c in src.documents(doc_ids) if have.pop(c.id, None) != fingerprint(c)]
+    written = sum(
+        _write(dst, pending[start : start + WRITE_BATCH], embedder)
+        for start in range(0, len(pending), WRITE_BATCH)
+    )
+    removed = dst.delete_ids(list(have)) if have else 0
+    return written, removed
+
+
+CATCH_UPS = 5  # journal rounds with the gate open, before closing it for the last few
+
+
 def switch_index(
     client: weaviate.WeaviateClient,
     index: str,
@@ -134,14 +155,21 @@ def switch_index(
         create_collection(client, target, embedder.version, embedder.dimension, src.replication())
     elif dst.embedder_version() != embedder.version:
         raise ConfigError(f"collection '{target}' holds vectors of '{dst.embedder_version()}'")
-    report.filled, removed = reconcile(src, dst, embedder, progress, batch)
-    report.caught_up, removed_later = reconcile(src, dst, embedder)
-    closing = time.perf_counter()
-    with gate.closed():
-        report.final, removed_last = reconcile(src, dst, embedder)
-        client.alias.update(alias_name=index, new_target_collection=target)
-        report.closed_seconds = time.perf_counter() - closing
-    report.removed = removed + removed_later + removed_last
+    with gate.journal() as journal:
+        report.filled, removed = reconcile(src, dst, embedder, progress, batch)
+        for _ in range(CATCH_UPS):
+            changed = journal.take()
+            if not changed:
+                break
+            caught_up, removed_now = reconcile_documents(src, dst, embedder, changed)
+            report.caught_up += caught_up
+            removed += removed_now
+        closing = time.perf_counter()
+        with gate.closed():
+            report.final, removed_last = reconcile_documents(src, dst, embedder, journal.take())
+            client.alias.update(alias_name=index, new_target_collection=target)
+            report.closed_seconds = time.perf_counter() - closing
+    report.removed = removed + removed_last
     report.chunks = dst.count()
     report.seconds = time.perf_counter() - started
     return report

@@ -166,27 +166,35 @@ class ChunkStore:
                     f"{chunk.doc_id}#{chunk.chunk_index}: {error.message}"
                 )
 
+    def documents(self, doc_ids: Iterable[str], with_vectors: bool = False) -> Iterator[Chunk]:
+        """Every stored chunk of these documents (with their vectors when asked)."""
+        for part in _slices(sorted(set(doc_ids)), DOCS_PER_QUERY):
+            try:
+                response = self.collection.query.fetch_objects(
+                    filters=Filter.by_property("doc_id").contains_any(part),
+                    limit=MAX_RESULTS,
+                    return_properties=STORED,
+                    include_vector=with_vectors,
+                )
+            except WeaviateBaseError as err:
+                raise StoreError(f"reading collection '{self.name}' failed: {err}") from err
+            if len(response.objects) == MAX_RESULTS:
+                raise StoreError(
+                    f"more than {MAX_RESULTS} chunks for documents {part[:3]}… in '{self.name}'"
+                )
+            for obj in response.objects:
+                chunk = stored_chunk(obj)
+                yield replace(chunk, vector=_vector_of(obj.vector)) if with_vectors else chunk
+
     def set_access(self, accesses: dict[str, Access]) -> int:
         """Rewrite the access lists of these documents' chunks in place (their vectors are
         kept, nothing is embedded). Returns the number of chunks rewritten."""
         rewritten = 0
         for part in _slices(list(accesses), DOCS_PER_QUERY):
-            response = self.collection.query.fetch_objects(
-                filters=Filter.by_property("doc_id").contains_any(part),
-                limit=MAX_RESULTS,
-                return_properties=STORED,
-                include_vector=True,
-            )
-            if len(response.objects) == MAX_RESULTS:
-                raise StoreError(
-                    f"more than {MAX_RESULTS} chunks for documents {part[:3]}… in '{self.name}'"
-                )
-            chunks = []
-            for obj in response.objects:
-                chunk = stored_chunk(obj)
-                vector = _vector_of(obj.vector)
-                access = accesses[chunk.doc_id]
-                chunks.append(replace(chunk, vector=vector, access=access))
+            chunks = [
+                replace(chunk, access=accesses[chunk.doc_id])
+                for chunk in self.documents(part, with_vectors=True)
+            ]
             self.upsert(chunks)
             rewritten += len(chunks)
         return rewritten

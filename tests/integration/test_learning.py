@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import redis
 from processes import celery_worker
 
 from bot.feedback import record_reaction, record_source_vote
@@ -109,6 +110,23 @@ def _twin_of_the_model(
         )
     )
     return twin.version
+
+
+def test_while_a_switch_journals_it_learns_exactly_which_documents_were_written(
+    settings, knowledge_base
+):
+    _index_knowledge_base(settings, knowledge_base)
+    gate = compose.write_gate(settings, settings.collection)
+
+    with gate.journal() as journal:
+        vpn = knowledge_base / "it" / "vpn.md"
+        vpn.write_text(vpn.read_text() + "\n\nThe VPN now needs the new client.\n")
+        (knowledge_base / "hr" / "expenses.txt").unlink()
+        _index_knowledge_base(settings, knowledge_base)
+        assert journal.take() == {"kb:it/vpn.md", "kb:hr/expenses.txt"}
+        assert journal.take() == set()  # taken: the next round sees only what comes next
+    _index_knowledge_base(settings, knowledge_base)  # no switch journalling: nothing kept
+    assert not redis.Redis.from_url(settings.redis_url).exists(gate._journal_key)
 
 
 def test_clean_up_removes_what_no_longer_serves_but_never_the_serving_or_previous(
