@@ -26,7 +26,7 @@ from redis.exceptions import LockError, RedisError
 from ..answers.log import AnswerLog
 from ..embedding.embedder import SentenceEmbedder
 from ..errors import Busy, ConfigError
-from ..infra.leases import renewing
+from ..infra.leases import Lease, renewing
 from ..ingest.chunking import embedding_text
 from ..progress import Progress
 from ..sources.tickets.pairs import TicketPairs
@@ -109,7 +109,7 @@ class TrainOutcome:
 
 
 @contextmanager
-def exclusive(context: LearningContext) -> Iterator[None]:
+def exclusive(context: LearningContext) -> Iterator[Lease]:
     """Hold the index's training lock, or raise Busy.
 
     The lock lives LOCK_TTL_S and is renewed while the holder runs, so a killed worker
@@ -124,8 +124,8 @@ def exclusive(context: LearningContext) -> Iterator[None]:
     if not lock.acquire():
         raise Busy(f"a training run or switch of '{context.index}' is already in progress")
     try:
-        with renewing(lock.reacquire, LOCK_TTL_S / 4, "training-lock"):
-            yield
+        with renewing(lock.reacquire, LOCK_TTL_S / 4, "training-lock") as lease:
+            yield lease
     finally:
         with suppress(LockError, RedisError):  # lost or unreachable: it expires on its own
             lock.release()
@@ -179,12 +179,19 @@ def train(
     context: LearningContext, promote: bool | None = None, progress: Progress | None = None
 ) -> TrainOutcome:
     """One turn of the loop. `promote` None follows the policy's auto-promotion."""
-    with exclusive(context):
+    with exclusive(context) as lease:
         chosen = context.policy.auto_promote if promote is None else promote
-        return _train(context, chosen, progress)
+        return _train(context, chosen, progress, lease.check)
 
 
-def _train(context: LearningContext, promote: bool, progress: Progress | None) -> TrainOutcome:
+def _train(
+    context: LearningContext,
+    promote: bool,
+    progress: Progress | None,
+    checkpoint: Callable[[], None] = lambda: None,
+) -> TrainOutcome:
+    """`checkpoint` raises once the training lock is lost: then nothing is published,
+    registered or switched (someone else may be training or switching now)."""
     policy = context.policy
     serving = context.serving()
     current = context.registry.get(serving.embedder.version)
@@ -213,10 +220,12 @@ def _train(context: LearningContext, promote: bool, progress: Progress | None) -
         context.model_path(current), training.train, context.finetuned_dir / name, policy.train
     )
     # Published before anything else: every host loads it from the store, by its hash.
+    checkpoint()
     artifact = context.models.publish(run.output, name)
     shutil.rmtree(run.output, ignore_errors=True)
     candidate = context.load_embedder(name, str(context.models.fetch(artifact)))
     verdict = judge(policy, training, serving.embedder, candidate)
+    checkpoint()
     entry = context.registry.add(
         EmbedderVersion(
             version=candidate.version,
@@ -239,6 +248,7 @@ def _train(context: LearningContext, promote: bool, progress: Progress | None) -
         entry.version,
     )
     if verdict.promote and promote:
+        checkpoint()
         outcome.switch = _promote(context, entry.version, progress).as_dict()
         outcome.status = "promoted"
     return outcome
