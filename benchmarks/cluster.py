@@ -25,7 +25,7 @@ import uuid
 from contextlib import ExitStack
 from pathlib import Path
 
-from common import machine, save
+from common import confluence_sources, machine, save
 from pydantic import SecretStr
 
 from indexing import Audience, Principal, Settings, compose, jobs
@@ -102,12 +102,7 @@ def one_setup(args: argparse.Namespace, nodes: int, tmp: Path) -> dict[str, obje
         pages = generate_space(site.state, "GEN", args.pages)
         running = run_nodes(stack, tmp / f"weaviate-{nodes}", nodes)
         first, _ = running[0]
-        sources = tmp / f"sources-{nodes}.yml"
-        sources.write_text(
-            "sources:\n  bench:\n    type: confluence\n"
-            f"    url: {site.url}\n    email: {EMAIL}\n"
-            "    token_env: KNOWHERE_BENCH_CONFLUENCE_TOKEN\n    spaces: [GEN]\n"
-        )
+        sources = confluence_sources(tmp / f"sources-{nodes}.yml", site.url, EMAIL)
         settings = Settings(
             sources_file=sources,
             embed_model=args.model,

@@ -21,6 +21,17 @@ def zaragoza(name: str) -> list[dict]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
+def confluence_sources(path: Path, site_url: str, email: str) -> Path:
+    """A sources file with one Confluence source, `bench`, over the stand-in's GEN space (its
+    token in KNOWHERE_BENCH_CONFLUENCE_TOKEN)."""
+    path.write_text(
+        "sources:\n  bench:\n    type: confluence\n"
+        f"    url: {site_url}\n    email: {email}\n"
+        "    token_env: KNOWHERE_BENCH_CONFLUENCE_TOKEN\n    spaces: [GEN]\n"
+    )
+    return path
+
+
 def machine() -> dict[str, object]:
     model = "unknown"
     flags: set[str] = set()

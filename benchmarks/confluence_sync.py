@@ -30,7 +30,7 @@ import time
 import uuid
 from pathlib import Path
 
-from common import machine, save
+from common import confluence_sources, machine, save
 
 from indexing import ChunkStore, Settings, compose, jobs
 from indexing.ingest.chunking import embedding_text
@@ -55,12 +55,7 @@ def main() -> None:
     os.environ["KNOWHERE_BENCH_CONFLUENCE_TOKEN"] = TOKEN
     with ConfluenceStandIn() as site, tempfile.TemporaryDirectory() as tmp:
         pages = generate_space(site.state, "GEN", args.pages)
-        sources = Path(tmp) / "sources.yml"
-        sources.write_text(
-            "sources:\n  bench:\n    type: confluence\n"
-            f"    url: {site.url}\n    email: {EMAIL}\n"
-            "    token_env: KNOWHERE_BENCH_CONFLUENCE_TOKEN\n    spaces: [GEN]\n"
-        )
+        sources = confluence_sources(Path(tmp) / "sources.yml", site.url, EMAIL)
         settings = Settings(
             sources_file=sources,
             embed_model=args.model,
@@ -104,9 +99,7 @@ def main() -> None:
         permissions = jobs.sync_source(settings, "bench")
         permissions_s = time.perf_counter() - started
         assert permissions is not None and permissions.status == "finished", permissions
-        fetched = site.state.count("cql=id+in") - sum(
-            1 for r in site.state.requests[:requests_before] if "cql=id+in" in r
-        )
+        fetched = site.state.count_since(requests_before, "cql=id+in")
         # Redis loses what is indexed (a flush, an eviction, a new Redis): this index's records
         # are deleted (not FLUSHALL: the Redis may serve more than this benchmark), and 1 % of
         # the pages are trashed meanwhile. The next incremental sync rebuilds the records from
@@ -122,9 +115,7 @@ def main() -> None:
         forgotten = jobs.sync_source(settings, "bench")
         forgotten_s = time.perf_counter() - started
         assert forgotten is not None and forgotten.status == "finished", forgotten
-        forgotten_fetched = site.state.count("cql=id+in") - sum(
-            1 for r in site.state.requests[:requests_before] if "cql=id+in" in r
-        )
+        forgotten_fetched = site.state.count_since(requests_before, "cql=id+in")
 
         with compose.connect_weaviate(settings) as client:
             store = ChunkStore(client, settings.collection)

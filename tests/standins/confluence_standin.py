@@ -105,6 +105,10 @@ class ConfluenceState:
     def count(self, fragment: str) -> int:
         return sum(1 for r in self.requests if fragment in r)
 
+    def count_since(self, start: int, fragment: str) -> int:
+        """How many requests after the first `start` ones hold `fragment`."""
+        return sum(1 for r in self.requests[start:] if fragment in r)
+
 
 def _user(user: dict[str, str]) -> dict[str, Any]:
     return {"type": "known", **user}
