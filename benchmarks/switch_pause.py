@@ -104,6 +104,7 @@ def main() -> None:
                 page.write_text(page.read_text() + f"\nEdit {edits[0]}.\n")
                 jobs.index_folder(settings, live)
                 edits[0] += 1
+                time.sleep(0.1)  # a steady stream of edits, not a second embedding job
 
         writer = threading.Thread(target=keep_writing)
         writer.start()
@@ -116,7 +117,10 @@ def main() -> None:
 
             dst = ChunkStore(client, report.to_collection)
             # Every edit the writer made is in the collection serving now.
-            texts = {c.doc_id: c.text for c in dst.documents(f"live:page{n}.md" for n in range(20))}
+            texts: dict[str, str] = {}
+            stored = dst.documents(f"live:page{n}.md" for n in range(20))
+            for chunk in sorted(stored, key=lambda c: c.chunk_index):  # a page may be 2 chunks
+                texts[chunk.doc_id] = texts.get(chunk.doc_id, "") + "\n" + chunk.text
             for n in range(20):
                 last = (live / f"page{n}.md").read_text().strip().splitlines()[-1]
                 assert last in texts[f"live:page{n}.md"], (n, last)
