@@ -58,8 +58,8 @@ def test_a_node_dies_during_a_sync_and_questions_and_nothing_is_lost_or_doubled(
 ):
     monkeypatch.setenv(TOKEN_ENV, TOKEN)
     first, _ = cluster[0]
-    leader = weaviate_raft_leader(first.http_port, WEAVIATE_KEY)
-    doomed, doomed_process = next(
+    leader = wait_for(lambda: weaviate_raft_leader(first.http_port, WEAVIATE_KEY), timeout=60)
+    _, doomed_process = next(
         (node, process) for node, process in cluster[1:] if node.hostname != leader
     )
     with ConfluenceStandIn() as site:
