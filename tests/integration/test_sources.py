@@ -675,7 +675,7 @@ def test_beat_runs_each_source_on_its_schedule(tmp_path):
     broken = tmp_path / "broken.yml"
     broken.write_text("sources: [not, a, mapping]\n")
     schedule = make_app(Settings(sources_file=broken)).conf.beat_schedule
-    assert list(schedule) == ["train-embedder-when-due"]  # workers still start
+    assert list(schedule) == ["train-embedder-when-due", "clean-up-embedders"]  # still start
 
 
 # The directory: identities and groups from Confluence, for every replica ---------------------
