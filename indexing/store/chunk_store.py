@@ -14,10 +14,11 @@ from typing import Any, Literal
 
 import numpy as np
 import weaviate
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_fixed
 from weaviate.classes.config import ConsistencyLevel
 from weaviate.classes.data import DataObject
 from weaviate.classes.query import BM25Operator, Filter, HybridFusion, MetadataQuery
-from weaviate.exceptions import WeaviateBaseError
+from weaviate.exceptions import WeaviateBaseError, WeaviateConnectionError, WeaviateTimeoutError
 
 from ..access.model import Access
 from ..errors import ConfigError, StoreError
@@ -139,7 +140,7 @@ class ChunkStore:
 
     def target(self) -> str:
         """The concrete collection behind this name (the name itself when it is no alias)."""
-        alias = self.client.alias.get(alias_name=self.name)
+        alias = _lookup(lambda: self.client.alias.get(alias_name=self.name))
         return alias.collection if alias is not None else self.name
 
     def upsert(self, chunks: Sequence[Chunk]) -> None:
@@ -358,6 +359,16 @@ class ChunkStore:
             )
             found.extend(stored_hit(obj, 0.0, None) for obj in response.objects)
         return found
+
+
+# Alias lookups go to the cluster's Raft leader: while a dead leader is replaced they time out,
+# and a second try after the election answers.
+_lookup = retry(
+    retry=retry_if_exception_type((WeaviateTimeoutError, WeaviateConnectionError)),
+    stop=stop_after_attempt(3),
+    wait=wait_fixed(1),
+    reraise=True,
+)(lambda call: call())
 
 
 def _vector_of(vectors: Any) -> list[float]:
