@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from redis.exceptions import LockError, RedisError
 
@@ -44,6 +45,18 @@ class Lease:
         """Raise LeaseLost once the lease is lost."""
         if self.lost:
             raise LeaseLost(f"the {self.name} lease was lost: someone else holds it now")
+
+
+def release(lock: Any, name: str) -> None:
+    """Free a redis-py lock at the end of work that is done. One that expired or was taken
+    over is not ours to free, and Redis being away must not fail the finished work: the lock
+    expires on its own."""
+    try:
+        lock.release()
+    except LockError:
+        pass
+    except RedisError as err:
+        log.warning("could not release the %s lock (it expires on its own): %s", name, err)
 
 
 @contextmanager

@@ -14,19 +14,18 @@ import random
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import redis
 import weaviate
-from redis.exceptions import LockError, RedisError
 
 from ..answers.log import AnswerLog
 from ..embedding.embedder import SentenceEmbedder
 from ..errors import Busy, ConfigError
-from ..infra.leases import Lease, renewing
+from ..infra.leases import Lease, release, renewing
 from ..ingest.chunking import embedding_text
 from ..progress import Progress
 from ..sources.tickets.pairs import TicketPairs
@@ -127,8 +126,7 @@ def exclusive(context: LearningContext) -> Iterator[Lease]:
         with renewing(lock.reacquire, LOCK_TTL_S / 4, "training-lock") as lease:
             yield lease
     finally:
-        with suppress(LockError, RedisError):  # lost or unreachable: it expires on its own
-            lock.release()
+        release(lock, "training")
 
 
 def labelled_pairs(context: LearningContext, serving: ServingCollection) -> list[LabelledPair]:

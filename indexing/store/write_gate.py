@@ -14,13 +14,12 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 
 import redis
-from redis.exceptions import LockError, RedisError
 
 from ..errors import KnowhereError
-from ..infra.leases import renewing
+from ..infra.leases import Lease, release, renewing
 
 POLL_S = 0.05
 
@@ -97,27 +96,41 @@ class WriteGate:
             self.client.sadd(self._journal_key, *ids)
 
     @contextmanager
+    def _flag(self, key: str, hold_s: int, wait_s: float, busy: str) -> Iterator[Lease]:
+        """Hold the flag `key`, a Redis lock that writers look at, renewed while the block
+        runs (a crashed holder frees it within `hold_s`)."""
+        flag = self.client.lock(key, timeout=hold_s, thread_local=False)
+        if not flag.acquire(blocking=True, blocking_timeout=wait_s):
+            raise GateTimeout(f"another switch of '{self.prefix}' is {busy}")
+        try:
+            with renewing(flag.reacquire, hold_s / 3, key.rsplit(":", 1)[-1]) as lease:
+                yield lease
+        finally:
+            release(flag, key)
+
+    def _wait_for_writers(self, wait_s: float, only: set[bytes] | None = None) -> None:
+        """Wait until no writer holds a lease (or none of the leases in `only` is left)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            left = set(self._leases())
+            if not (left if only is None else only & left):
+                return
+            if time.monotonic() > deadline:
+                raise GateTimeout(f"writers of '{self.prefix}' did not finish in {wait_s:.0f}s")
+            time.sleep(POLL_S)
+
+    @contextmanager
     def journal(self, hold_s: int = 60, wait_s: float = 1800.0) -> Iterator[Journal]:
         """Journal every document written while the block runs. Writers that were already
         writing when the journal started are waited for first: what they wrote is in the
         collection the block reads next, what anyone writes later is in the journal."""
-        flag = self.client.lock(self._journaling_key, timeout=hold_s, thread_local=False)
-        if not flag.acquire(blocking=True, blocking_timeout=wait_s):
-            raise GateTimeout(f"another switch of '{self.prefix}' is journalling")
-        deadline = time.monotonic() + wait_s
-        try:
+        with self._flag(self._journaling_key, hold_s, wait_s, "journalling") as lease:
             self.client.delete(self._journal_key)  # a crashed switch's: the block reads all
-            with renewing(flag.reacquire, hold_s / 3, "gate-journal") as lease:
-                earlier = set(self._leases())
-                while earlier & set(self._leases()):
-                    if time.monotonic() > deadline:
-                        raise GateTimeout(f"writers of '{self.prefix}' did not finish")
-                    time.sleep(POLL_S)
+            try:
+                self._wait_for_writers(wait_s, only=set(self._leases()))
                 yield Journal(self.client, self._journal_key, lease.check)
-        finally:
-            self.client.delete(self._journal_key)
-            with suppress(LockError, RedisError):  # lost or unreachable: it expires on its own
-                flag.release()
+            finally:
+                self.client.delete(self._journal_key)
 
     @contextmanager
     def closed(self, hold_s: int = 60, wait_s: float = 1800.0) -> Iterator[None]:
@@ -125,20 +138,7 @@ class WriteGate:
 
         The closed flag is a Redis lock renewed while the block runs, so a switch of any length
         keeps writers out, and a crashed one frees them within `hold_s`."""
-        flag = self.client.lock(self._closed_key, timeout=hold_s, thread_local=False)
-        if not flag.acquire(blocking=True, blocking_timeout=wait_s):
-            raise GateTimeout(f"another switch of '{self.prefix}' is running")
-        deadline = time.monotonic() + wait_s
-        try:
-            with renewing(flag.reacquire, hold_s / 3, "gate-closed") as lease:
-                while self._leases():
-                    if time.monotonic() > deadline:
-                        raise GateTimeout(
-                            f"writers of '{self.prefix}' did not finish in {wait_s:.0f}s"
-                        )
-                    time.sleep(POLL_S)
-                lease.check()
-                yield
-        finally:
-            with suppress(LockError, RedisError):  # lost or unreachable: it expires on its own
-                flag.release()
+        with self._flag(self._closed_key, hold_s, wait_s, "running") as lease:
+            self._wait_for_writers(wait_s)
+            lease.check()
+            yield

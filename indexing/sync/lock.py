@@ -6,16 +6,13 @@ killed worker frees the source within the lock's TTL and the next run abandons t
 
 from __future__ import annotations
 
-import logging
 from contextlib import AbstractContextManager
 from typing import Any
 
 import redis
-from redis.exceptions import LockError, RedisError
+from redis.exceptions import LockError
 
-from ..infra.leases import Lease, renewing
-
-log = logging.getLogger(__name__)
+from ..infra.leases import Lease, release, renewing
 
 
 class SourceLock:
@@ -43,16 +40,8 @@ class SourceLock:
             return bool(self.client.set(self.name, token, nx=True, px=self.ttl * 1000))
 
     def release(self, token: str) -> None:
-        """Free the source. A lock that expired or was taken over by a newer run is not ours
-        to free, and Redis being away does not fail the work that is done (the lock expires)."""
-        try:
-            self._lock(token).release()
-        except LockError:
-            pass
-        except RedisError as err:
-            log.warning(
-                "could not release the sync lock %s (it expires on its own): %s", self.name, err
-            )
+        """Free the source (a lock lost to a newer run, or Redis being away, is no failure)."""
+        release(self._lock(token), "sync")
 
     def kept(self, token: str) -> AbstractContextManager[Lease]:
         """Keep renewing the lock while the block runs; the lease tells whether it was lost."""
