@@ -34,6 +34,7 @@ from common import confluence_sources, machine, save
 
 from indexing import ChunkStore, Settings, compose, jobs
 from indexing.ingest.chunking import embedding_text
+from indexing.sync.runs import Run
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
@@ -41,9 +42,20 @@ from standins.confluence_standin import (  # noqa: E402
     EMAIL,
     TOKEN,
     ConfluenceStandIn,
+    ConfluenceState,
     generate_space,
     generated_body,
 )
+
+
+def timed_sync(settings: Settings, state: ConfluenceState) -> tuple[Run, float, int]:
+    """An incremental sync of `bench`: its run, its seconds, and the page bodies it fetched."""
+    requests_before = len(state.requests)
+    started = time.perf_counter()
+    run = jobs.sync_source(settings, "bench")
+    seconds = time.perf_counter() - started
+    assert run is not None and run.status == "finished", run
+    return run, seconds, state.count_since(requests_before, "cql=id+in")
 
 
 def main() -> None:
@@ -94,12 +106,7 @@ def main() -> None:
         restricted = rng.sample(pages, max(1, round(len(pages) * args.changed)))
         for page in restricted:
             page.read_groups = ["auditors"]
-        requests_before = len(site.state.requests)
-        started = time.perf_counter()
-        permissions = jobs.sync_source(settings, "bench")
-        permissions_s = time.perf_counter() - started
-        assert permissions is not None and permissions.status == "finished", permissions
-        fetched = site.state.count_since(requests_before, "cql=id+in")
+        permissions, permissions_s, fetched = timed_sync(settings, site.state)
         # Redis loses what is indexed (a flush, an eviction, a new Redis): this index's records
         # are deleted (not FLUSHALL: the Redis may serve more than this benchmark), and 1 % of
         # the pages are trashed meanwhile. The next incremental sync rebuilds the records from
@@ -110,12 +117,7 @@ def main() -> None:
         trashed = rng.sample(pages, max(1, round(len(pages) * args.changed)))
         for page in trashed:
             page.status = "trashed"
-        requests_before = len(site.state.requests)
-        started = time.perf_counter()
-        forgotten = jobs.sync_source(settings, "bench")
-        forgotten_s = time.perf_counter() - started
-        assert forgotten is not None and forgotten.status == "finished", forgotten
-        forgotten_fetched = site.state.count_since(requests_before, "cql=id+in")
+        forgotten, forgotten_s, forgotten_fetched = timed_sync(settings, site.state)
 
         with compose.connect_weaviate(settings) as client:
             store = ChunkStore(client, settings.collection)

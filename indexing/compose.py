@@ -99,10 +99,19 @@ def local_stack(settings: Settings) -> LocalStack:
 # Models -------------------------------------------------------------------------------------
 
 
+def _open_embedder(name: str, path: str, precision: str, batch_size: int) -> SentenceEmbedder:
+    return SentenceEmbedder(name, path, precision=precision, batch_size=batch_size)  # type: ignore[arg-type]
+
+
 @functools.lru_cache(maxsize=EMBEDDERS_KEPT)
 def _embedder(name: str, path: str, precision: str, batch_size: int) -> SentenceEmbedder:
-    embedder = SentenceEmbedder(name, path, precision=precision, batch_size=batch_size)  # type: ignore[arg-type]
-    return embedder.warm_up()
+    return _open_embedder(name, path, precision, batch_size).warm_up()
+
+
+def open_embedder(settings: Settings, name: str, path: str) -> SentenceEmbedder:
+    """The model at `path` under `name`, with the configured precision, loaded afresh (not
+    kept: `load_embedder` keeps the ones in use)."""
+    return _open_embedder(name, path, settings.embed_precision, settings.embed_batch_size)
 
 
 def load_embedder(settings: Settings, name: str, path: str) -> SentenceEmbedder:
@@ -465,12 +474,7 @@ def learning_context(settings: Settings, client: weaviate.WeaviateClient) -> Lea
         redis=open_redis(settings),
         write_gate=write_gate(settings, settings.collection),
         load_embedder=lambda name, path: load_embedder(settings, name, path),
-        open_embedder=lambda name, path: SentenceEmbedder(
-            name,
-            path,
-            precision=settings.embed_precision,  # type: ignore[arg-type]
-            batch_size=settings.embed_batch_size,
-        ),
+        open_embedder=lambda name, path: open_embedder(settings, name, path),
         embedder_for=lambda version: embedder_for_version(settings, version),
         models=model_store(settings),
         model_path=lambda entry: model_path(settings, entry),

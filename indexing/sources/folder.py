@@ -156,6 +156,11 @@ def scan_folder(root: Path, source: str, max_file_bytes: int) -> FolderScan:
         raise SourceError(f"{root} is not a folder: give the folder of documents to index")
     scan = FolderScan()
     rules = load_folder_rules(root)
+
+    def keep_indexed(path: Path, reason: str) -> None:  # not read this time, not gone either
+        scan.skipped.append(Failure(str(path), reason))
+        scan.kept.add(document_id(source, path.relative_to(root).as_posix()))
+
     for path in _iter_candidate_files(root):
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             scan.skipped.append(Failure(str(path), f"unsupported file type '{path.suffix}'"))
@@ -163,8 +168,7 @@ def scan_folder(root: Path, source: str, max_file_bytes: int) -> FolderScan:
         size = path.stat().st_size
         if size > max_file_bytes:
             reason = f"too large ({size} bytes > KNOWHERE_MAX_FILE_BYTES={max_file_bytes})"
-            scan.skipped.append(Failure(str(path), reason))
-            scan.kept.add(document_id(source, path.relative_to(root).as_posix()))
+            keep_indexed(path, reason)
             continue
         try:
             document = read_file(path, root, source)
@@ -173,6 +177,5 @@ def scan_folder(root: Path, source: str, max_file_bytes: int) -> FolderScan:
                 document.metadata[ACCESS_KEY] = access.to_dict()
             scan.documents.append(document)
         except (OSError, ValueError) as err:
-            scan.skipped.append(Failure(str(path), str(err)))
-            scan.kept.add(document_id(source, path.relative_to(root).as_posix()))
+            keep_indexed(path, str(err))
     return scan

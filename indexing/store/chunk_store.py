@@ -140,7 +140,7 @@ class ChunkStore:
 
     def target(self) -> str:
         """The concrete collection behind this name (the name itself when it is no alias)."""
-        alias = _lookup(lambda: self.client.alias.get(alias_name=self.name))
+        alias = _alias_of(self.client, self.name)
         return alias.collection if alias is not None else self.name
 
     def upsert(self, chunks: Sequence[Chunk]) -> None:
@@ -361,14 +361,17 @@ class ChunkStore:
         return found
 
 
-# Alias lookups go to the cluster's Raft leader: while a dead leader is replaced they time out,
-# and a second try after the election answers.
-_lookup = retry(
+@retry(
     retry=retry_if_exception_type((WeaviateTimeoutError, WeaviateConnectionError)),
     stop=stop_after_attempt(3),
     wait=wait_fixed(1),
     reraise=True,
-)(lambda call: call())
+)
+def _alias_of(client: weaviate.WeaviateClient, name: str) -> Any:
+    """The alias `name` (None when there is none). Alias lookups go to the cluster's Raft
+    leader: while a dead leader is replaced they time out, and a try after the election
+    answers."""
+    return client.alias.get(alias_name=name)
 
 
 def _vector_of(vectors: Any) -> list[float]:

@@ -239,8 +239,7 @@ def finish(context: SyncContext, indexer: Indexer, run_id: str) -> Run | None:
                 Failure(context.source, "the source listed no documents: nothing was pruned")
             )
         else:
-            with context.lock.kept(token) as lease:
-                lease.check()
+            with context.lock.kept(token):  # a big prune takes a while
                 _, deleted = indexer.prune(current, known)
             context.versions.delete([d for d in context.versions.all() if d not in current])
         context.runs.finish(run_id, "finished", deleted=deleted, errors=problems)
