@@ -1,4 +1,4 @@
-"""The `knowhere` command line: index, search, ask, eval, services, models."""
+"""The `knowhere` command line: index, search, ask, eval, services, models, db."""
 
 from __future__ import annotations
 
@@ -30,6 +30,10 @@ embedder_app = typer.Typer(help="Fine-tuned embedders: train, list, promote, rol
 app.add_typer(embedder_app, name="embedder")
 sources_app = typer.Typer(help="Confluence spaces and ticket exports: list, sync, status.")
 app.add_typer(sources_app, name="sources")
+db_app = typer.Typer(
+    help="The SQL database's schema: its revision, and migrations to this version."
+)
+app.add_typer(db_app, name="db")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -212,6 +216,26 @@ def services_status() -> None:
             state = "ready" if status.ready else "not running"
             out.print(f"{status.name}: {state} at {status.url} (pid {status.pid or '-'})")
     if any(s.managed and not s.ready for s in statuses):
+        raise typer.Exit(3)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to this version's schema (safe while other processes start)."""
+    before, after = compose.database_schema(_settings(), upgrade=True)
+    if before.current == after.current:
+        out.print(f"database: already at revision {after.current}")
+    else:
+        out.print(f"database: migrated from {before.current or 'nothing'} to {after.current}")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """The database's schema revision and this version's; exit 3 when it is behind."""
+    now, _ = compose.database_schema(_settings(), upgrade=False)
+    state = "up to date" if now.up_to_date else "behind: run `knowhere db upgrade`"
+    out.print(f"database: revision {now.current or 'none'}, this version's {now.head} ({state})")
+    if not now.up_to_date:
         raise typer.Exit(3)
 
 

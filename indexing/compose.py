@@ -24,9 +24,11 @@ from .answers.service import AnswerService
 from .embedding import models
 from .embedding.embedder import SentenceEmbedder
 from .errors import ConfigError
+from .infra.database import schema_revision
 from .infra.local_services import local_api_key
 from .infra.local_stack import LocalStack
 from .infra.redis import connect_redis
+from .infra.schema import Revision
 from .ingest.chunking import StructuredChunker, chunking_fingerprint
 from .ingest.indexer import Indexer
 from .learning.finetune import TrainParams
@@ -387,6 +389,12 @@ def build_connector(config: SourceConfig, settings: Settings) -> Connector:
         people,
         config.access.access(),
     )
+
+
+def database_schema(settings: Settings, upgrade: bool) -> tuple[Revision, Revision]:
+    """The SQL database's schema revision before and after (`upgrade`: migrated to this
+    version's, safely while other processes start)."""
+    return schema_revision(settings.answer_log_url(), upgrade)
 
 
 def shared_database_url(settings: Settings, who: str) -> str:

@@ -41,3 +41,7 @@ class SourceError(KnowhereError):
 class Busy(KnowhereError):
     """Another run holds the lock this one needs (a sync of the same source, a training run or
     switch of the same index)."""
+
+
+class SchemaError(KnowhereError):
+    """The SQL database's schema is at a revision this version cannot use."""

@@ -1,5 +1,5 @@
 """The SQL database: one metadata for every table, and one way to open it (a SQLite file on
-one host, PostgreSQL when several hosts share it)."""
+one host, PostgreSQL when several hosts share it) with its schema migrated (`schema`)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, inspect, text
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from ..errors import ServiceUnavailable
+from . import schema
 
 
 class Base(DeclarativeBase):
@@ -32,40 +33,44 @@ def safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def open_database(
-    url: str, metadata: MetaData = Base.metadata
-) -> tuple[Engine, sessionmaker[Session]]:
-    """An engine with `metadata`'s tables created, and its session factory."""
+def _engine(url: str) -> Engine:
     parsed = make_url(url)
     options: dict[str, Any] = {"pool_pre_ping": True}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         options["connect_args"] = {"timeout": 30}
-    engine = create_engine(url, **options)
+    return create_engine(url, **options)
+
+
+def _unreachable(url: str) -> ServiceUnavailable:
+    return ServiceUnavailable(
+        "Database", safe_url(url), "Check KNOWHERE_DATABASE_URL and that the server is up."
+    )
+
+
+def open_database(url: str) -> tuple[Engine, sessionmaker[Session]]:
+    """An engine on a database whose schema is at this version's revision, and its sessions."""
+    engine = _engine(url)
     try:
-        metadata.create_all(engine)
-        _add_missing_columns(engine, metadata)
+        schema.upgrade(engine, safe_url(url))
     except OperationalError as err:
-        raise ServiceUnavailable(
-            "Database", safe_url(url), "Check KNOWHERE_DATABASE_URL and that the server is up."
-        ) from err
+        engine.dispose()
+        raise _unreachable(url) from err
     return engine, sessionmaker(engine, expire_on_commit=False)
 
 
-def _add_missing_columns(engine: Engine, metadata: MetaData) -> None:
-    """Add nullable columns that newer versions declare to tables an older one created."""
-    existing = inspect(engine)
-    for table in metadata.sorted_tables:
-        present = {c["name"] for c in existing.get_columns(table.name)}
-        for column in table.columns:
-            if column.name in present or not column.nullable:
-                continue
-            kind = column.type.compile(dialect=engine.dialect)
-            with engine.begin() as connection:
-                connection.execute(
-                    text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}')
-                )
+def schema_revision(url: str, upgrade: bool) -> tuple[schema.Revision, schema.Revision]:
+    """The database's revision before and after (`upgrade`: brought to this version's)."""
+    engine = _engine(url)
+    try:
+        before = schema.revision(engine, safe_url(url))
+        after = schema.upgrade(engine, safe_url(url)) if upgrade else before
+    except OperationalError as err:
+        raise _unreachable(url) from err
+    finally:
+        engine.dispose()
+    return before, after
 
 
 class SqlStore:
