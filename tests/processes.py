@@ -40,14 +40,14 @@ def bot_env(settings: Settings, **extra: str) -> dict[str, str]:
     return env
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 60) -> Any:
-    """The predicate's first truthy value, polled until `timeout` seconds have passed."""
+def wait_for(predicate: Callable[[], Any], timeout: float = 60, interval: float = 0.1) -> Any:
+    """The predicate's first truthy value, polled every `interval` seconds until `timeout`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = predicate()
         if found:
             return found
-        time.sleep(0.1)
+        time.sleep(interval)
     raise AssertionError("timed out waiting")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -533,7 +534,7 @@ def test_an_export_caught_mid_write_prunes_nothing_and_a_whole_one_prunes_what_i
     assert whole_again.errors == [] and len(chunks_by_doc(config)) == 2
 
 
-def test_a_worker_killed_mid_sync_loses_and_duplicates_nothing(
+def test_a_worker_host_killed_mid_batch_loses_and_duplicates_nothing(
     settings, settings_env, shared_database, tmp_path, monkeypatch
 ):
     with ConfluenceStandIn() as site:
@@ -547,7 +548,7 @@ def test_a_worker_killed_mid_sync_loses_and_duplicates_nothing(
             sync_lock_seconds=5,
             database_url=shared_database,
         )
-        env = {
+        common = {
             **settings_env,
             "KNOWHERE_DATABASE_URL": shared_database,
             "KNOWHERE_SOURCES_FILE": str(sources),
@@ -555,32 +556,37 @@ def test_a_worker_killed_mid_sync_loses_and_duplicates_nothing(
             "KNOWHERE_SYNC_LOCK_SECONDS": "5",
             TOKEN_ENV: TOKEN,
         }
-        for key, value in env.items():
+        for key, value in common.items():
             if key.startswith("KNOWHERE_"):
                 monkeypatch.setenv(key, value)
+        # Two hosts with nothing on disk in common: only the services are shared.
+        hosts = [{**common, "KNOWHERE_HOME": str(tmp_path / f"host-{n}")} for n in (1, 2)]
+        logs = [tmp_path / f"host-{n}.log" for n in (1, 2)]
         from workers.celery_app import make_app
 
         app = make_app()
         runs = compose.open_sync_runs(config)
+        lock = redis.Redis.from_url(settings.redis_url)
 
-        with celery_worker("indexing", env, tmp_path / "worker1.log") as worker:
+        with (
+            celery_worker("indexing", hosts[0], logs[0]) as doomed,
+            celery_worker("indexing", hosts[1], logs[1]),
+        ):
             first = app.send_task("knowhere.sync_source", args=["wiki"]).get(timeout=120)
             run_id = first["run"]
             assert first["batches"] == 12
-            wait_for(lambda: 2 <= _done_batches(runs, run_id) < 12, timeout=180)
-            # Kill while a batch fetches its pages (the stand-in holds each fetch 0.3 s), not
-            # in the moment after one was recorded and before it was acknowledged.
-            fetches = site.state.count("cql=id+in")
-            wait_for(lambda: site.state.count("cql=id+in") > fetches, timeout=60)
-            worker.send_signal(signal.SIGKILL)  # no warm shutdown: the batch is lost mid-way
-            worker.wait(timeout=30)
-        assert runs.get(run_id).status == "running"  # type: ignore[union-attr]
+            wait_for(lambda: _done_batches(runs, run_id) >= 2, timeout=180)
+            # Kill host 1 just after it takes a batch, while the batch fetches its pages (the
+            # stand-in holds each fetch 0.3 s): not after it was recorded and before the ack.
+            taken = len(_batches_taken(logs[0]))
+            wait_for(lambda: len(_batches_taken(logs[0])) > taken, timeout=120, interval=0.02)
+            doomed.send_signal(signal.SIGKILL)  # no warm shutdown: the batch is lost mid-way
+            doomed.wait(timeout=30)
+            assert runs.get(run_id).status == "running"  # type: ignore[union-attr]
 
-        with celery_worker("indexing", env, tmp_path / "worker2.log"):
-            # The new worker takes the dead run's queued batches; the batch that was killed
-            # stays unacknowledged, so that run never finishes: once its lock expires
-            # (KNOWHERE_SYNC_LOCK_SECONDS after its last batch) the next run takes over.
-            lock = redis.Redis.from_url(settings.redis_url)
+            # Host 2 takes every other batch; the killed one stays unacknowledged, so that
+            # run never finishes: once its lock expires (KNOWHERE_SYNC_LOCK_SECONDS after its
+            # last batch) the next run takes over, on the host that is left.
             wait_for(lambda: _done_batches(runs, run_id) == 11, timeout=180)
             wait_for(lambda: not lock.exists("knowhere:sync-lock:wiki"), timeout=60)
             second = app.send_task("knowhere.sync_source", args=["wiki"]).get(timeout=120)
@@ -595,10 +601,15 @@ def test_a_worker_killed_mid_sync_loses_and_duplicates_nothing(
         for chunks in docs.values():  # every chunk once: ids are deterministic
             indexes = sorted(c.chunk_index for c in chunks)
             assert indexes == list(range(len(indexes)))
-        log = (tmp_path / "worker1.log").read_text() + (tmp_path / "worker2.log").read_text()
+        log = logs[0].read_text() + logs[1].read_text()
         assert TOKEN not in log
         del first, second
         gc.collect()
+
+
+def _batches_taken(log: Path) -> list[str]:
+    """The sync batches a worker's log says it received."""
+    return re.findall(r"Task knowhere\.sync_batch\[([0-9a-f-]+)\] received", log.read_text())
 
 
 def test_a_sync_fans_out_over_two_worker_hosts_that_share_only_the_services(
