@@ -82,7 +82,9 @@ def running_bot(args: list[str], env: dict[str, str], log_path: Path) -> Iterato
 
 @contextlib.contextmanager
 def celery_worker(queue: str, env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
-    """A real Celery worker process (solo pool) consuming `queue`, stopped afterwards."""
+    """A real Celery worker process (solo pool) consuming `queue`, once it says it is ready
+    (or has exited: a worker that refuses to start), stopped afterwards. Waiting matters with
+    several workers: one still importing on a cold machine would get none of the work."""
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [
@@ -104,6 +106,10 @@ def celery_worker(queue: str, env: dict[str, str], log_path: Path) -> Iterator[s
             stderr=subprocess.STDOUT,
         )
         try:
+            wait_for(
+                lambda: process.poll() is not None or " ready." in log_path.read_text(),
+                timeout=180,
+            )
             yield process
         finally:
             process.terminate()
