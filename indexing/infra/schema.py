@@ -119,7 +119,7 @@ def upgrade(engine: Engine, url: str) -> Revision:
         config = _config()
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
-    after = revision(engine, url)
-    if start != after.current:
-        log.info("Database %s migrated from %s to %s", url, start or "nothing", after.current)
-    return after
+        after = _current(connection)
+    if start != after:
+        log.info("Database %s migrated from %s to %s", url, start or "nothing", after)
+    return Revision(after, head())

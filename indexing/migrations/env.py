@@ -14,20 +14,9 @@ from typing import Any
 from alembic import context
 from sqlalchemy import MetaData, create_engine
 
+from indexing.migrations import declared_tables
+
 config = context.config
-
-
-def _declared_tables() -> MetaData:
-    """Base.metadata once every module that declares a table is imported."""
-    from indexing.access import directory  # noqa: F401
-    from indexing.answers import log  # noqa: F401
-    from indexing.infra.database import Base
-    from indexing.learning import registry  # noqa: F401
-    from indexing.sources.tickets import pairs  # noqa: F401
-    from indexing.store import access_lists  # noqa: F401
-    from indexing.sync import runs  # noqa: F401
-
-    return Base.metadata
 
 
 def _run(connection: Any, metadata: MetaData | None) -> None:
@@ -53,4 +42,4 @@ else:
             "Name the database: alembic -x url=postgresql+psycopg://… (or KNOWHERE_DATABASE_URL)"
         )
     with create_engine(url).begin() as connection:
-        _run(connection, _declared_tables())
+        _run(connection, declared_tables())

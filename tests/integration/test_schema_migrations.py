@@ -21,6 +21,7 @@ from indexing.infra import schema
 from indexing.infra.database import Base
 from indexing.infra.local_services import free_port
 from indexing.learning.registry import Registry
+from indexing.migrations import declared_tables
 from indexing.sync.runs import SyncRuns
 
 
@@ -34,14 +35,10 @@ def database_url(request, tmp_path) -> str:
 def _tables_match_the_code(url: str) -> list:
     """What Alembic's autogenerate would still have to do: nothing, when the migrations
     declare every table, column and index the code uses."""
-    import indexing.access.directory  # noqa: F401  (each import declares its tables)
-    import indexing.sources.tickets.pairs  # noqa: F401
-    import indexing.store.access_lists  # noqa: F401
-
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
-            return compare_metadata(MigrationContext.configure(connection), Base.metadata)
+            return compare_metadata(MigrationContext.configure(connection), declared_tables())
     finally:
         engine.dispose()
 

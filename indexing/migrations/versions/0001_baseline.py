@@ -22,8 +22,8 @@ depends_on: str | Sequence[str] | None = None
 TABLES = sa.MetaData()
 
 
-def _table(name: str, *columns: sa.Column, **keys: Any) -> sa.Table:
-    return sa.Table(name, TABLES, *columns, **keys)
+def _table(name: str, *columns: sa.Column) -> sa.Table:
+    return sa.Table(name, TABLES, *columns)
 
 
 def _required(name: str, kind: sa.types.TypeEngine, *args: Any, **keys: Any) -> sa.Column:
