@@ -14,10 +14,11 @@ import typer
 from aiohttp import ClientSession, ClientTimeout, web
 
 from indexing import ChunkStore, ConfigError, KnowhereError, Settings, compose
+from indexing.observability.logs import configure_logging
 
 from .cache import SharedAudiences
 from .dedupe import Deduper
-from .runner import AnswerRunner, CeleryRunner, InlineRunner
+from .runner import AnswerRunner, CeleryRunner, InlineRunner, MeasuredRunner
 from .server import slack_routes, web_app
 from .slack.app import SlackBot, build_app, web_client
 from .slack.people import SlackPeople
@@ -44,22 +45,22 @@ def _responsive_event_loop() -> None:
     sys.setswitchinterval(0.0005)
 
 
-def _logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+def _logging(settings: Settings) -> None:
+    configure_logging(settings.log_format, settings.log_level)
 
 
-def _runner(settings: Settings, weaviate_client: Any) -> AnswerRunner:
+def _runner(settings: Settings, weaviate_client: Any, surface: str) -> AnswerRunner:
     if settings.answer_runner == "celery":
-        return CeleryRunner(settings)
+        return MeasuredRunner(CeleryRunner(settings), surface, settings.log_questions)
     service = compose.build_answer_service(weaviate_client, settings)
     service.warm_up()  # load the model now, not on the first question
     threads = settings.answer_threads
     if threads > 1:  # small batches: several one-core answers beat one many-core answer
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // threads))
     _responsive_event_loop()
-    return InlineRunner(service, concurrency=threads)
+    return MeasuredRunner(
+        InlineRunner(service, concurrency=threads), surface, settings.log_questions
+    )
 
 
 @app.command()
@@ -69,14 +70,14 @@ def slack(
     port: Annotated[int | None, typer.Option(help="Listen port (HTTP mode)")] = None,
 ) -> None:
     """Answer questions in Slack."""
-    _logging()
     settings = Settings()
+    _logging(settings)
     try:
         token = _secret(settings, "slack_bot_token")
         secret = "" if socket else _secret(settings, "slack_signing_secret")
         app_token = _secret(settings, "slack_app_token") if socket else ""
         weaviate_client = compose.connect_weaviate(settings)
-        runner = _runner(settings, weaviate_client)
+        runner = _runner(settings, weaviate_client, "slack")
         client = web_client(token, settings.slack_api_url)
         bot = SlackBot(
             runner=runner,
@@ -134,13 +135,13 @@ def teams(
     from .teams.keys import use_openid_metadata
     from .teams.people import TeamsPeople
 
-    _logging()
     settings = Settings()
+    _logging(settings)
     try:
         config = auth_configuration(settings)
         weaviate_client = compose.connect_weaviate(settings)
         bot = TeamsBot(
-            runner=_runner(settings, weaviate_client),
+            runner=_runner(settings, weaviate_client, "teams"),
             answer_log=compose.open_answer_log(settings),
             people=TeamsPeople(
                 compose.directory(settings),

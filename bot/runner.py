@@ -7,6 +7,8 @@ the loop, so acknowledgements stay fast while answers are being generated.
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
@@ -19,14 +21,23 @@ from indexing import (
     AnswerService,
     Audience,
     ConfigError,
+    ServiceUnavailable,
     Settings,
     Turn,
     compose,
     queues,
     sign_request,
 )
+from indexing.observability.logs import question_for_log
+from indexing.observability.metrics import (
+    ANSWER_OUTCOMES,
+    ANSWER_SECONDS,
+    SERVICE_ERRORS,
+    answer_outcome,
+)
 
 ANSWER_TIMEOUT_S = 120
+log = logging.getLogger("knowhere.bot")
 
 
 class AnswerRunner(Protocol):
@@ -73,9 +84,43 @@ class CeleryRunner:
             args=[sign_request(self.key, AnswerRequest(question, audience, list(history)))],
             queue=queues.ANSWERS,
             expires=ANSWER_TIMEOUT_S,  # nobody waits for an answer after that
+            argsrepr="[<signed answer request>]",  # what workers log: never the question
         )
         try:
             data = await asyncio.to_thread(result.get, timeout=ANSWER_TIMEOUT_S)
         finally:
             result.forget()  # delivered once: no need to keep it in Redis
         return Answer.from_dict(data)
+
+
+class MeasuredRunner:
+    """A runner whose answers are timed and counted for `surface` (slack, teams) in the
+    Prometheus metrics: latency by generator, outcome found / not_found / failed."""
+
+    def __init__(self, runner: AnswerRunner, surface: str, log_questions: bool = False) -> None:
+        self.runner = runner
+        self.surface = surface
+        self.log_questions = log_questions
+
+    async def ask(self, question: str, audience: Audience, history: Sequence[Turn]) -> Answer:
+        started = time.perf_counter()
+        try:
+            answer = await self.runner.ask(question, audience, history)
+        except Exception as err:
+            ANSWER_OUTCOMES.labels(self.surface, "failed").inc()
+            if isinstance(err, ServiceUnavailable):
+                SERVICE_ERRORS.labels(err.service).inc()
+            raise
+        seconds = time.perf_counter() - started
+        ANSWER_SECONDS.labels(self.surface, answer.generator).observe(seconds)
+        ANSWER_OUTCOMES.labels(self.surface, answer_outcome(answer.found)).inc()
+        log.info(
+            "%s answer in %.2fs by %s, %s, %d sources; question %s",
+            self.surface,
+            seconds,
+            answer.generator,
+            answer_outcome(answer.found),
+            len(answer.citations),
+            question_for_log(question, self.log_questions),
+        )
+        return answer

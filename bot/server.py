@@ -1,4 +1,5 @@
-"""The bots' HTTP server (aiohttp): Slack's Events API endpoint and a health check."""
+"""The bots' HTTP server (aiohttp): Slack's Events API endpoint, a health check and the
+Prometheus metrics (GET /metrics; route only the chat platform's path to the public)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import warnings
 from typing import Any
 
 from aiohttp import web
+from prometheus_client.aiohttp import make_aiohttp_handler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -72,5 +74,7 @@ def web_app(routes: list[web.RouteDef], state: dict[str, Any] | None = None) -> 
         warnings.simplefilter("ignore", web.NotAppKeyWarning)
         for key, value in (state or {}).items():
             application[key] = value
-    application.add_routes([web.get("/healthz", health), *routes])
+    application.add_routes(
+        [web.get("/healthz", health), web.get("/metrics", make_aiohttp_handler()), *routes]
+    )
     return application

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import compose, queues
 from .access.directory import Snapshot
-from .errors import ConfigError
+from .errors import Busy, ConfigError
 from .evaluation.alpha_sweep import choose_alpha
 from .evaluation.beir import load_beir
 from .evaluation.metrics import score_run
@@ -24,6 +24,8 @@ from .learning.cleanup import Cleanup
 from .learning.loop import TrainOutcome
 from .learning.registry import EmbedderVersion
 from .learning.switch import SwitchReport
+from .observability.logs import log_context
+from .observability.metrics import TRAINING_RUNS
 from .progress import Progress
 from .search.fusion_weight import AlphaChoice
 from .settings import Settings
@@ -89,6 +91,7 @@ def sync_batch(
 ) -> bool:
     """Index one batch of a run; True when it was the run's last batch to finish."""
     with (
+        log_context(source=name, run=run_id, batch=number),
         closing(compose.open_sync_context(settings, name)) as context,
         compose.connect_weaviate(settings) as client,
     ):
@@ -100,13 +103,17 @@ def fail_sync_batch(
     settings: Settings, name: str, run_id: str, number: int, payload: dict[str, Any], why: str
 ) -> bool:
     """Record a batch that could not be done; True when it was the run's last one."""
-    with closing(compose.open_sync_context(settings, name)) as context:
+    with (
+        log_context(source=name, run=run_id, batch=number),
+        closing(compose.open_sync_context(settings, name)) as context,
+    ):
         return steps.fail_batch(context, run_id, number, payload, why)
 
 
 def finish_sync(settings: Settings, name: str, run_id: str) -> Run | None:
     """Prune (full runs), total the run's counts, release the source's lock."""
     with (
+        log_context(source=name, run=run_id),
         closing(compose.open_sync_context(settings, name)) as context,
         compose.connect_weaviate(settings) as client,
     ):
@@ -228,7 +235,12 @@ def train(
     settings: Settings, promote: bool | None = None, progress: Progress | None = None
 ) -> TrainOutcome:
     """One turn of the feedback loop: train, judge, and (by default) promote."""
-    outcome: TrainOutcome = _learning(settings, lambda c: loop.train(c, promote, progress))
+    try:
+        outcome: TrainOutcome = _learning(settings, lambda c: loop.train(c, promote, progress))
+    except Busy:
+        TRAINING_RUNS.labels("skipped").inc()
+        raise
+    TRAINING_RUNS.labels(outcome.status).inc()
     return outcome
 
 

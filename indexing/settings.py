@@ -122,6 +122,15 @@ class Settings(BaseSettings):
     teams_anonymous: bool = False
     teams_openid_metadata_url: str | None = None  # default: Bot Framework's; tests: a stand-in
 
+    # Operations. Each Celery worker serves Prometheus metrics on metrics_port when set (the
+    # bots serve them at GET /metrics on their own port). Logs are text, or JSON lines; a
+    # question's text is logged only when log_questions is on.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+    log_questions: bool = False
+
     @property
     def models_dir(self) -> Path:
         return self.home / "models"

@@ -81,10 +81,13 @@ def running_bot(args: list[str], env: dict[str, str], log_path: Path) -> Iterato
 
 
 @contextlib.contextmanager
-def celery_worker(queue: str, env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
-    """A real Celery worker process (solo pool) consuming `queue`, once it says it is ready
-    (or has exited: a worker that refuses to start), stopped afterwards. Waiting matters with
-    several workers: one still importing on a cold machine would get none of the work."""
+def celery_worker(
+    queue: str, env: dict[str, str], log_path: Path, processes: int = 0
+) -> Iterator[subprocess.Popen]:
+    """A real Celery worker process consuming `queue` (the solo pool; with `processes`, the
+    prefork pool of that many), once it says it is ready (or has exited: a worker that refuses
+    to start), stopped afterwards. Waiting matters with several workers: one still importing
+    on a cold machine would get none of the work."""
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [
@@ -94,8 +97,11 @@ def celery_worker(queue: str, env: dict[str, str], log_path: Path) -> Iterator[s
                 "-A",
                 "workers.celery_app",
                 "worker",
-                "--pool",
-                "solo",
+                *(
+                    ["--pool", "prefork", "--concurrency", str(processes)]
+                    if processes
+                    else ["--pool", "solo"]
+                ),
                 "--queues",
                 queue,
                 "--loglevel",

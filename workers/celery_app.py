@@ -10,6 +10,8 @@ from celery.schedules import crontab
 
 from indexing import ConfigError, Settings, compose, load_sources, queues
 
+from . import logs, metrics  # noqa: F401 - their Celery signal handlers connect on import
+
 # Longest task we expect (a full re-index of a large source) is a few hours; Redis redelivers
 # unacknowledged tasks after the visibility timeout, so it must be longer than that.
 VISIBILITY_TIMEOUT_S = 12 * 3600

@@ -22,12 +22,14 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    func,
     select,
     update,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from ..infra.database import Base, SqlStore, utc_now
+from ..observability.metrics import ANSWER_OUTCOMES, VOTE_OUTCOMES
 from .answer import Answer, Citation
 
 
@@ -262,6 +264,7 @@ class AnswerLog(SqlStore):
         A user's earlier vote through the same `via` and `signal` is replaced."""
         with self._session() as session:
             self._withdraw(session, answer_id, user, via, signal)
+            platform = session.scalar(select(AnswerRow.platform).where(AnswerRow.id == answer_id))
             session.add(
                 FeedbackRow(
                     answer_id=answer_id,
@@ -273,11 +276,18 @@ class AnswerLog(SqlStore):
                     passage=passage,
                 )
             )
+        ANSWER_OUTCOMES.labels(platform or "unknown", VOTE_OUTCOMES.get(label, "other")).inc()
 
     def withdraw(self, answer_id: str, user: str, via: str, signal: str) -> int:
         """Mark the user's active vote withdrawn (a reaction removed, a button pressed again)."""
         with self._session() as session:
-            return self._withdraw(session, answer_id, user, via, signal)
+            withdrawn = self._withdraw(session, answer_id, user, via, signal)
+            if withdrawn:
+                platform = session.scalar(
+                    select(AnswerRow.platform).where(AnswerRow.id == answer_id)
+                )
+                ANSWER_OUTCOMES.labels(platform or "unknown", "withdrawn").inc(withdrawn)
+            return withdrawn
 
     def active_vote(self, answer_id: str, user: str, via: str, signal: str) -> int | None:
         with self._session() as session:
@@ -302,6 +312,36 @@ class AnswerLog(SqlStore):
             .values(withdrawn_at=utc_now())
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    def pair_counts(self) -> dict[str, int]:
+        """How many pairs `pairs()` gives, by label ("positive", "negative"), counted in SQL."""
+        source_vote = aliased(FeedbackRow)
+        overridden = (
+            select(source_vote.id)
+            .where(
+                source_vote.answer_id == FeedbackRow.answer_id,
+                source_vote.user == FeedbackRow.user,
+                source_vote.passage == PassageRow.number,
+                source_vote.withdrawn_at.is_(None),
+            )
+            .exists()
+        )
+        with self._session() as session:
+            rows = session.execute(
+                select(FeedbackRow.label, func.count())
+                .join(PassageRow, PassageRow.answer_id == FeedbackRow.answer_id)
+                .where(
+                    FeedbackRow.withdrawn_at.is_(None),
+                    PassageRow.cited.is_(True),
+                    (FeedbackRow.passage == PassageRow.number)
+                    | (FeedbackRow.passage.is_(None) & ~overridden),
+                )
+                .group_by(FeedbackRow.label)
+            ).all()
+        counts = {"positive": 0, "negative": 0}
+        for label, count in rows:
+            counts["positive" if label > 0 else "negative"] += int(count)
+        return counts
 
     def pairs(self) -> list[FeedbackPair]:
         """(query, passage, label) for every active vote: a vote on the answer labels every

@@ -32,6 +32,7 @@ from ..failures import Failure
 from ..infra.leases import LeaseLost
 from ..ingest.documents import indexed_version
 from ..ingest.indexer import Indexer
+from ..observability.metrics import count_sync_run
 from ..progress import Progress
 from ..sources.interfaces import Connector, ExportConnector, Loaded, Plan
 from ..sources.tickets.pairs import TicketPairs
@@ -202,6 +203,16 @@ def run_batch(
     except LeaseLost as err:
         log.warning("batch %s of run %s stopped: %s", number, run_id, err)
         return False
+    log.info(
+        "%s: batch %s of run %s: %d added, %d updated, %d unchanged, %d failed",
+        context.source,
+        number,
+        run_id,
+        counts.added,
+        counts.updated,
+        counts.unchanged,
+        counts.failed,
+    )
     return context.runs.record_batch(run_id, number, counts, errors)
 
 
@@ -245,11 +256,18 @@ def finish(context: SyncContext, indexer: Indexer, run_id: str) -> Run | None:
         context.runs.finish(run_id, "finished", deleted=deleted, errors=problems)
     except Exception as err:
         context.runs.finish(run_id, "failed", error=f"{type(err).__name__}: {err}")
+        failed = context.runs.get(run_id)
+        if failed is not None:
+            count_sync_run(failed)
         raise
     finally:
         context.staging(run_id).clear()
         context.lock.release(token)
-    return context.runs.get(run_id)
+    finished = context.runs.get(run_id)
+    if finished is not None:  # once per run: only the first caller gets here
+        count_sync_run(finished)
+        log.info("%s: run %s %s", context.source, run_id, finished.status)
+    return finished
 
 
 def sync_here(

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from conftest import REPO
 from processes import bot_env, running_bot, wait_for
+from scrape import scrape, value
 from standins.slack_standin import (
     BOT_ID,
     BOT_USER,
@@ -355,6 +356,31 @@ def test_thumbs_reactions_in_both_spellings_become_pairs_and_removal_withdraws(
 
     send_event(bot, reaction("reaction_removed", "-1", "U3", ts))
     wait_for(lambda: votes() == wanted - {("U3", -1)})
+
+
+def test_operators_see_answers_and_votes_in_metrics_without_questions_or_people(
+    bot, slack, answer_log
+):
+    before = scrape(f"{bot}/metrics")
+    question = "Which printer model does the third floor use?"
+    ts, answer_id = answered_message(slack, bot, question)
+    send_event(bot, reaction("reaction_added", "+1", "UMETRICS1", ts))
+    send_event(bot, reaction("reaction_added", "-1", "UMETRICS2", ts))
+    wait_for(lambda: len([p for p in answer_log.pairs() if p.answer_id == answer_id]) >= 2)
+
+    body = httpx.get(f"{bot}/metrics", timeout=10).text
+    after = scrape(f"{bot}/metrics")
+
+    def grew(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert grew("knowhere_answer_seconds_count", surface="slack", generator="extractive") == 1
+    assert grew("knowhere_answer_outcomes_total", surface="slack", outcome="found") == 1
+    assert grew("knowhere_answer_outcomes_total", surface="slack", outcome="up") == 1
+    assert grew("knowhere_answer_outcomes_total", surface="slack", outcome="down") == 1
+    # Labels name surfaces and outcomes: no question, no person, no channel.
+    for private in (question, "printer", "UMETRICS1", BOB, GENERAL, "northwind.example"):
+        assert private not in body
 
 
 def test_feedback_buttons_store_a_vote_and_pressing_again_takes_it_back(bot, slack, answer_log):

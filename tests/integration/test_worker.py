@@ -112,7 +112,7 @@ def test_training_has_its_own_queue_and_beat_checks_hourly_whether_it_is_due():
 
 @pytest.mark.parametrize("worker", ["answers"], indirect=True)
 def test_bots_can_have_answers_computed_by_workers_on_the_answers_queue(
-    settings, worker, knowledge_base
+    settings, worker, knowledge_base, tmp_path
 ):
     shutil.copytree(FIXTURES / "kb-extra", knowledge_base, dirs_exist_ok=True)
     jobs.index_folder(settings, knowledge_base)
@@ -149,5 +149,9 @@ def test_bots_can_have_answers_computed_by_workers_on_the_answers_queue(
     with pytest.raises(Exception, match="old"):
         sent.get(timeout=60)
     sent.forget()
+    # Celery logs tasks' arguments and results; an answer's question and passages stay out.
+    logged = (tmp_path / "worker.log").read_text()
+    assert "knowhere.answer[" in logged and "succeeded" in logged
+    assert question not in logged and "85,000" not in logged
     del runner, sent
     gc.collect()  # drop Celery's result subscriptions while Redis still runs
