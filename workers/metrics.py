@@ -1,4 +1,5 @@
-"""Each worker's Prometheus endpoint (KNOWHERE_METRICS_PORT), fed by Celery's signals.
+"""Each worker's Prometheus endpoint (KNOWHERE_METRICS_PORT), fed by Celery's signals, and
+its liveness probe on the same port (GET /healthz: the worker's main process answers).
 
 The worker's main process serves what all its pool processes counted (prometheus_client's
 multiprocess mode, in the folder `workers/__init__.py` names before anything is imported),
@@ -11,13 +12,17 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import threading
 import time
+from collections.abc import Callable, Iterable
 from contextlib import closing
 from pathlib import Path
+from socketserver import ThreadingMixIn
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from celery import signals
-from prometheus_client import start_http_server
+from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.multiprocess import mark_process_dead
 
 from indexing import ServiceUnavailable, Settings, StoreError, compose, queues
@@ -67,8 +72,37 @@ def serve(settings: Settings) -> None:
         stale.unlink()
     registry = multiprocess_registry(directory)
     registry.register(SharedStateCollector(shared_state(settings)))
-    start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
+    server = make_server(
+        settings.metrics_host,
+        settings.metrics_port,
+        endpoints(registry),
+        server_class=_ThreadingServer,
+        handler_class=_QuietHandler,
+    )
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     log.info("metrics on http://%s:%s/metrics", settings.metrics_host, settings.metrics_port)
+
+
+def endpoints(registry: CollectorRegistry) -> Callable[..., Iterable[bytes]]:
+    """WSGI: /healthz answers at once (no service is asked); anything else is the metrics."""
+    metrics = make_wsgi_app(registry)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/healthz":
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [b'{"ok": true}']
+        return metrics(environ, start_response)
+
+    return app
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+        """Scrapes and probes are not worth a log line each."""
 
 
 @signals.worker_init.connect

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 
+import httpx
 from processes import celery_worker, wait_for
 from scrape import scrape, value
 from test_sources import with_sources, write_sources
@@ -38,6 +39,7 @@ def test_a_worker_counts_syncs_of_all_its_processes_and_logs_json_with_run_and_b
     log_path = tmp_path / "worker.log"
     with celery_worker("indexing", env, log_path, processes=2):
         metrics = f"http://127.0.0.1:{port}/metrics"
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json() == {"ok": True}
         before = scrape(metrics)
         finished = {}
         for name in ("jira", "zendesk"):
