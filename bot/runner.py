@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Protocol
 
 from celery import Celery
@@ -112,6 +113,7 @@ class MeasuredRunner:
                 SERVICE_ERRORS.labels(err.service).inc()
             raise
         seconds = time.perf_counter() - started
+        answer = replace(answer, seconds=round(seconds, 4))  # the whole wait, queue included
         ANSWER_SECONDS.labels(self.surface, answer.generator).observe(seconds)
         ANSWER_OUTCOMES.labels(self.surface, answer_outcome(answer.found)).inc()
         log.info(

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -167,6 +169,43 @@ def tune() -> None:
     """Choose the serving index's hybrid weight α from 👍 feedback (the questions people
     asked and the sources they approved), as JSON; searches use it from then on."""
     _print_json(asdict(jobs.tune_alpha(_settings())))
+
+
+@app.command("gaps")
+def knowledge_gaps(
+    since: Annotated[str, typer.Option(help="How far back: 30d, 12h… or ISO 8601 (P2W)")] = "30d",
+    min_size: Annotated[int, typer.Option(help="Questions a topic needs to be a gap")] = 2,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv")] = False,
+) -> None:
+    """What people asked that the documents could not answer, grouped by topic."""
+    try:
+        window = TypeAdapter(timedelta).validate_python(since)
+    except ValidationError:
+        raise typer.BadParameter(f"'{since}' is not a duration such as 30d or P2W") from None
+    report = jobs.knowledge_gaps(_settings(), window, min_size=min_size)
+    if as_json:
+        sys.stdout.write(report.to_json() + "\n")
+        return
+    if as_csv:
+        sys.stdout.write(report.to_csv())
+        return
+    out.print(
+        f"{len(report.gaps)} gaps: {report.flagged} of {report.asked} answers since "
+        f"{report.since:%Y-%m-%d %H:%M} went badly ({report.unclustered} on no common topic)",
+        markup=False,
+    )
+    for number, gap in enumerate(report.gaps, 1):
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(gap.reasons.items()))
+        out.print(
+            f"\n{number}. {gap.size} of {gap.asked} questions, {gap.trend} ({reasons})",
+            markup=False,
+        )
+        for example in gap.examples:
+            out.print(f"   ? {example}", markup=False)
+        for source in gap.sources:
+            owner = f"  [{source.owner}]" if source.owner else ""
+            out.print(f"   closest: {source.title}{owner}", markup=False)
 
 
 def _audience(settings: Settings, email: str | None) -> Audience:

@@ -31,6 +31,7 @@ from .infra.redis import connect_redis
 from .infra.schema import Revision
 from .ingest.chunking import StructuredChunker, chunking_fingerprint
 from .ingest.indexer import Indexer
+from .insights import gaps
 from .learning.finetune import TrainParams
 from .learning.loop import LearningContext, LearningPolicy
 from .learning.model_store import Artifact, ModelStore
@@ -331,9 +332,7 @@ def build_answer_service(
     embedder = build_embedder(settings)
     retriever = build_retriever(client, settings, embedder, collection)
     tokenizer = embedder.tokenizer
-    threshold = settings.min_relevance
-    if threshold is None:
-        threshold = default_min_relevance(embedder.model_name)
+    threshold = min_relevance(settings, embedder)
     return AnswerService(
         retriever=retriever,
         generator=generator or build_generator(settings, embedder),
@@ -342,6 +341,27 @@ def build_answer_service(
         context_tokens=settings.context_tokens,
         min_relevance=threshold,
     )
+
+
+def min_relevance(settings: Settings, embedder: SentenceEmbedder) -> float:
+    """Below this similarity an answer is "not found": the setting, else the model's default."""
+    explicit = settings.min_relevance
+    return default_min_relevance(embedder.model_name) if explicit is None else explicit
+
+
+def low_confidence(settings: Settings, embedder: SentenceEmbedder) -> float:
+    """Found answers below this similarity count as knowledge gaps too."""
+    explicit = settings.gaps_low_confidence
+    if explicit is not None:
+        return explicit
+    return min_relevance(settings, embedder) + gaps.LOW_CONFIDENCE_MARGIN
+
+
+def serving_index(
+    client: weaviate.WeaviateClient, settings: Settings
+) -> tuple[ChunkStore, SentenceEmbedder]:
+    """The collection the index's alias serves, and the model that embedded it."""
+    return build_retriever(client, settings, build_embedder(settings)).current()
 
 
 def open_answer_log(settings: Settings) -> AnswerLog:

@@ -7,9 +7,11 @@ opens what it needs through the composition root and closes it again.
 from __future__ import annotations
 
 from contextlib import closing
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from . import compose, queues
 from .access.directory import Snapshot
@@ -19,6 +21,7 @@ from .evaluation.beir import load_beir
 from .evaluation.metrics import score_run
 from .evaluation.run import corpus_ids, eval_collection_name
 from .ingest.indexer import IndexReport
+from .insights import gaps
 from .learning import loop
 from .learning.cleanup import Cleanup
 from .learning.loop import TrainOutcome
@@ -271,6 +274,33 @@ def serving_version(settings: Settings) -> str:
 
 def embedder_versions(settings: Settings) -> list[EmbedderVersion]:
     return compose.open_registry(settings).versions()
+
+
+def knowledge_gaps(
+    settings: Settings,
+    since: timedelta = timedelta(days=30),
+    now: datetime | None = None,
+    min_size: int = gaps.MIN_SIZE,
+    distance: float = gaps.DISTANCE,
+    min_share: float = gaps.MIN_SHARE,
+) -> gaps.GapReport:
+    """The knowledge gaps of the answers given in the last `since` (see insights/gaps.py)."""
+    until = now or datetime.now(UTC)
+    start = until - since
+    with (
+        compose.connect_weaviate(settings) as client,
+        closing(compose.open_answer_log(settings)) as answer_log,
+    ):
+        store, embedder = compose.serving_index(client, settings)
+        low = compose.low_confidence(settings, embedder)
+        asked = [a for a in answer_log.asked_since(start, low) if gaps.aware(a.at) <= until]
+        asked = asked[-gaps.MAX_QUESTIONS :]
+        vectors = np.asarray(embedder.embed([a.question for a in asked]), dtype=np.float32)
+        chunk_ids = sorted({s.chunk_id for a in asked for s in a.sources})
+        owners = {chunk.id: gaps.owner_of(chunk) for chunk in store.described(chunk_ids)}
+    return gaps.find_gaps(
+        asked, vectors, owners, low, start, until, embedder.version, distance, min_size, min_share
+    )
 
 
 def training_due(settings: Settings, now: datetime | None = None) -> tuple[bool, str]:

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     context_tokens: int = 1500  # passage tokens given to the generator
     # Below this query-passage cosine similarity nothing counts as relevant; unset = per model.
     min_relevance: float | None = Field(default=None, ge=-1.0, le=1.0)
+    # Found answers below this similarity still count as knowledge gaps (`knowhere gaps`);
+    # unset = min_relevance + 0.2.
+    gaps_low_confidence: float | None = Field(default=None, ge=-1.0, le=1.0)
 
     # Who may read what: group memberships by e-mail (YAML `groups: {name: [e-mails]}`).
     groups_file: Path | None = None

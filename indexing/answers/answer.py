@@ -33,6 +33,7 @@ class Answer:
     confidence: float | None = None  # best query-passage similarity, when known
     found: bool = True  # False: nothing relevant, the citations are only the closest sources
     embedder: str = ""
+    seconds: float | None = None  # how long the asker waited for it
 
     def as_shown(self) -> Answer:
         """The answer as its audience sees it: whole passages left out (snippets stay)."""
@@ -49,6 +50,7 @@ class Answer:
             "confidence": self.confidence,
             "found": self.found,
             "embedder": self.embedder,
+            "seconds": self.seconds,
         }
 
     @classmethod
@@ -63,6 +65,7 @@ class Answer:
             confidence=data.get("confidence"),
             found=bool(data.get("found", True)),
             embedder=data.get("embedder", ""),
+            seconds=data.get("seconds"),
         )
 
 

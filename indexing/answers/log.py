@@ -50,6 +50,7 @@ class AnswerRow(Base):
     embedder: Mapped[str] = mapped_column(String(300))
     generator: Mapped[str] = mapped_column(String(300))
     retrieved: Mapped[list[str]] = mapped_column(JSON)
+    seconds: Mapped[float | None] = mapped_column(Float)  # how long the asker waited
 
 
 class PassageRow(Base):
@@ -113,6 +114,30 @@ class FeedbackPair:
 
 
 @dataclass(frozen=True)
+class ClosestSource:
+    """A passage an answer cited or listed as closest."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class AskedAnswer:
+    """An answer as the knowledge-gap report reads it: the question, how it went, and (for
+    answers that went badly) the passages it cited or listed as closest."""
+
+    answer_id: str
+    question: str  # the standalone query (follow-ups made whole)
+    at: datetime
+    found: bool
+    confidence: float | None
+    voted_down: bool  # an active 👎 on the answer or one of its sources
+    sources: list[ClosestSource]
+
+
+@dataclass(frozen=True)
 class StoredAnswer:
     id: str
     platform: str
@@ -120,6 +145,10 @@ class StoredAnswer:
     thread: str | None
     asker: str
     answer: Answer
+
+
+def _parts(ids: list[str], size: int = 500) -> list[list[str]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 class AnswerLog(SqlStore):
@@ -154,6 +183,7 @@ class AnswerLog(SqlStore):
                     embedder=answer.embedder,
                     generator=answer.generator,
                     retrieved=answer.retrieved,
+                    seconds=answer.seconds,
                 )
             )
             session.flush()
@@ -242,6 +272,7 @@ class AnswerLog(SqlStore):
                 confidence=row.confidence,
                 found=row.found,
                 embedder=row.embedder,
+                seconds=row.seconds,
             )
             return StoredAnswer(
                 row.id, row.platform, row.conversation, row.thread, row.asker, answer
@@ -312,6 +343,61 @@ class AnswerLog(SqlStore):
             .values(withdrawn_at=utc_now())
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    def asked_since(self, since: datetime, low_confidence: float) -> list[AskedAnswer]:
+        """Every answer since `since`, oldest first. The sources are read for those that went
+        badly: not found, found below `low_confidence`, or voted 👎."""
+        down = (
+            select(FeedbackRow.answer_id)
+            .where(FeedbackRow.label < 0, FeedbackRow.withdrawn_at.is_(None))
+            .distinct()
+        )
+        with self._session() as session:
+            rows = session.execute(
+                select(
+                    AnswerRow.id,
+                    AnswerRow.question,
+                    AnswerRow.standalone_query,
+                    AnswerRow.created_at,
+                    AnswerRow.found,
+                    AnswerRow.confidence,
+                )
+                .where(AnswerRow.created_at >= since)
+                .order_by(AnswerRow.created_at, AnswerRow.id)
+            ).all()
+            voted_down: set[str] = set()
+            ids = [row.id for row in rows]
+            for part in _parts(ids):
+                voted_down.update(session.scalars(down.where(FeedbackRow.answer_id.in_(part))))
+            bad = [
+                row.id
+                for row in rows
+                if not row.found
+                or row.id in voted_down
+                or (row.confidence is not None and row.confidence < low_confidence)
+            ]
+            sources: dict[str, list[ClosestSource]] = {}
+            for part in _parts(bad):
+                for passage in session.scalars(
+                    select(PassageRow)
+                    .where(PassageRow.answer_id.in_(part))
+                    .order_by(PassageRow.answer_id, PassageRow.number)
+                ):
+                    sources.setdefault(passage.answer_id, []).append(
+                        ClosestSource(passage.chunk_id, passage.doc_id, passage.title, passage.url)
+                    )
+            return [
+                AskedAnswer(
+                    answer_id=row.id,
+                    question=row.standalone_query or row.question,
+                    at=row.created_at,
+                    found=row.found,
+                    confidence=row.confidence,
+                    voted_down=row.id in voted_down,
+                    sources=sources.get(row.id, []),
+                )
+                for row in rows
+            ]
 
     def pair_counts(self) -> dict[str, int]:
         """How many pairs `pairs()` gives, by label ("positive", "negative"), counted in SQL."""

@@ -10,6 +10,7 @@ relevant enough it says so and lists the closest sources instead of guessing.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -96,6 +97,11 @@ class AnswerService:
     closest: int = 3
 
     def ask(self, question: str, audience: Audience, history: Sequence[Turn] = ()) -> Answer:
+        started = time.perf_counter()
+        answer = self._answer(question, audience, history)
+        return replace(answer, seconds=round(time.perf_counter() - started, 4))
+
+    def _answer(self, question: str, audience: Audience, history: Sequence[Turn]) -> Answer:
         question = question.strip()
         rewriter = self.generator if hasattr(self.generator, "rewrite") else None
         query, to_answer = standalone_query(question, history, rewriter)  # type: ignore[arg-type]

@@ -348,6 +348,22 @@ class ChunkStore:
             if chunk.source == source and chunk.chunk_index == 0:
                 yield chunk
 
+    def described(self, chunk_ids: Sequence[str]) -> list[Chunk]:
+        """The stored chunks with these ids, with their source and document metadata only
+        (no text, no vector); missing ones are left out."""
+        found: list[Chunk] = []
+        for part in _slices(list(chunk_ids), 1000):
+            try:
+                response = self.collection.query.fetch_objects(
+                    filters=Filter.by_id().contains_any(part),
+                    limit=len(part),
+                    return_properties=["doc_id", "title", "url", "source", "meta"],
+                )
+            except WeaviateBaseError as err:
+                raise StoreError(f"reading collection '{self.name}' failed: {err}") from err
+            found.extend(stored_chunk(obj) for obj in response.objects)
+        return found
+
     def fetch(self, chunk_ids: Sequence[str]) -> list[Hit]:
         """The stored chunks with these ids (missing ones are left out)."""
         found: list[Hit] = []

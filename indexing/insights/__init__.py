@@ -1,0 +1,1 @@
+"""What the answer log tells the documentation team: the knowledge-gap report."""
