@@ -208,6 +208,17 @@ def knowledge_gaps(
             out.print(f"   closest: {source.title}{owner}", markup=False)
 
 
+@app.command("admin")
+def admin(
+    host: Annotated[str | None, typer.Option(help="Listen address (default: loopback)")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (default: 8765)")] = None,
+) -> None:
+    """The admin page: sources, answers, feedback, embedders, latency and knowledge gaps."""
+    from .admin.app import serve
+
+    serve(_settings(), host, port)
+
+
 def _audience(settings: Settings, email: str | None) -> Audience:
     """One person's permissions (`--as`), or public documents only."""
     if not email:

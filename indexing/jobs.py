@@ -15,13 +15,15 @@ import numpy as np
 
 from . import compose, queues
 from .access.directory import Snapshot
-from .errors import Busy, ConfigError
+from .errors import Busy, ConfigError, KnowhereError
 from .evaluation.alpha_sweep import choose_alpha
 from .evaluation.beir import load_beir
 from .evaluation.metrics import score_run
 from .evaluation.run import corpus_ids, eval_collection_name
 from .ingest.indexer import IndexReport
+from .insights import dashboard as dashboards
 from .insights import gaps
+from .insights.dashboard import Dashboard
 from .learning import loop
 from .learning.cleanup import Cleanup
 from .learning.loop import TrainOutcome
@@ -300,6 +302,45 @@ def knowledge_gaps(
         owners = {chunk.id: gaps.owner_of(chunk) for chunk in store.described(chunk_ids)}
     return gaps.find_gaps(
         asked, vectors, owners, low, start, until, embedder.version, distance, min_size, min_share
+    )
+
+
+def dashboard(settings: Settings, since: timedelta = timedelta(days=30)) -> Dashboard:
+    """What the admin page shows for the last `since`. The gap report needs Weaviate and the
+    model: when it cannot be made, the rest is still shown with the reason."""
+    until = datetime.now(UTC)
+    start = until - since
+    registry = compose.open_registry(settings)
+    with (
+        closing(compose.open_answer_log(settings)) as answer_log,
+        closing(compose.open_sync_runs(settings)) as runs,
+    ):
+        answers = answer_log.answer_stats(start)
+        votes = answer_log.vote_stats(start)
+        sources = dashboards.latest_runs(runs.latest(limit=500))
+    switches = registry.switches(settings.collection)
+    versions = registry.versions()
+    base = next((v.version for v in versions if v.status == "base"), None)
+    report, problem = None, ""
+    try:
+        report = knowledge_gaps(settings, since, until)
+    except KnowhereError as err:
+        problem = str(err)
+    seconds = [a.seconds for a in answers if a.seconds is not None]
+    return Dashboard(
+        since=start,
+        until=until,
+        days=dashboards.daily(answers, votes, start, until),
+        answers=len(answers),
+        not_found=sum(1 for a in answers if not a.found),
+        up=sum(1 for v in votes if v.label > 0),
+        down=sum(1 for v in votes if v.label < 0),
+        latency=dashboards.percentiles(seconds),
+        sources=sources,
+        embedders=dashboards.embedder_bars(versions, switches),
+        serving=switches[-1].to_version if switches else base,
+        gaps=report,
+        gaps_error=problem,
     )
 
 

@@ -134,6 +134,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_questions: bool = False
 
+    # The admin page (`knowhere admin`): never open — it refuses to start without a token of
+    # at least 16 characters; bound to loopback unless admin_host says otherwise.
+    admin_token: SecretStr | None = None
+    admin_host: str = "127.0.0.1"
+    admin_port: int = Field(default=8765, ge=1, le=65535)
+
     @property
     def models_dir(self) -> Path:
         return self.home / "models"

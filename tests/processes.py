@@ -52,12 +52,15 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 60, interval: float 
 
 
 @contextlib.contextmanager
-def running_bot(args: list[str], env: dict[str, str], log_path: Path) -> Iterator[str]:
-    """The bot's base URL once /healthz answers; its log is shown if it never does."""
+def running_bot(
+    args: list[str], env: dict[str, str], log_path: Path, module: str = "bot.cli"
+) -> Iterator[str]:
+    """The bot's (or another server's: `module`) base URL once /healthz answers; its log is
+    shown if it never does."""
     port = args[args.index("--port") + 1]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", *args],
+            [sys.executable, "-m", module, *args],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -72,7 +75,7 @@ def running_bot(args: list[str], env: dict[str, str], log_path: Path) -> Iterato
                 except httpx.TransportError:
                     pass
                 if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"bot did not start:\n{log_path.read_text()}")
+                    pytest.fail(f"{module} did not start:\n{log_path.read_text()}")
                 time.sleep(0.3)
             yield url
         finally:

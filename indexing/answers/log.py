@@ -138,6 +138,23 @@ class AskedAnswer:
 
 
 @dataclass(frozen=True)
+class AnswerStat:
+    """One answer as the admin page counts it."""
+
+    at: datetime
+    found: bool
+    seconds: float | None
+
+
+@dataclass(frozen=True)
+class VoteStat:
+    """One active vote as the admin page counts it."""
+
+    at: datetime
+    label: int
+
+
+@dataclass(frozen=True)
 class StoredAnswer:
     id: str
     platform: str
@@ -343,6 +360,25 @@ class AnswerLog(SqlStore):
             .values(withdrawn_at=utc_now())
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    def answer_stats(self, since: datetime) -> list[AnswerStat]:
+        with self._session() as session:
+            rows = session.execute(
+                select(AnswerRow.created_at, AnswerRow.found, AnswerRow.seconds)
+                .where(AnswerRow.created_at >= since)
+                .order_by(AnswerRow.created_at)
+            ).all()
+        return [AnswerStat(at, found, seconds) for at, found, seconds in rows]
+
+    def vote_stats(self, since: datetime) -> list[VoteStat]:
+        """Active votes cast since `since` (withdrawn ones left out)."""
+        with self._session() as session:
+            rows = session.execute(
+                select(FeedbackRow.created_at, FeedbackRow.label)
+                .where(FeedbackRow.created_at >= since, FeedbackRow.withdrawn_at.is_(None))
+                .order_by(FeedbackRow.created_at)
+            ).all()
+        return [VoteStat(at, label) for at, label in rows]
 
     def asked_since(self, since: datetime, low_confidence: float) -> list[AskedAnswer]:
         """Every answer since `since`, oldest first. The sources are read for those that went

@@ -29,6 +29,7 @@ EVERYTHING_ON = {
     "ingress": {"enabled": True, "className": "nginx"},
     "metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prometheus"}}},
     "weaviate": {"replication": 3, "consistency": "QUORUM"},
+    "admin": {"enabled": True},
 }
 
 
@@ -98,8 +99,11 @@ def test_the_chart_lints_and_renders_objects_kubernetes_accepts(helm, tmp_path):
     assert monitor["metadata"]["labels"]["release"] == "prometheus"
     selector = monitor["spec"]["selector"]["matchLabels"]
     services = of_kind(docs, "Service")
-    assert len(services) == 5  # two bots and three workers: each is scraped
-    for service in services:
+    scraped = [
+        s for s in services if s["metadata"]["labels"]["app.kubernetes.io/component"] != "admin"
+    ]
+    assert len(scraped) == 5  # two bots and three workers: each is scraped
+    for service in scraped:
         labels = service["metadata"]["labels"]
         assert selector.items() <= labels.items(), service["metadata"]["name"]
         assert "metrics" in {p["name"] for p in service["spec"]["ports"]}
@@ -116,6 +120,7 @@ def test_every_process_has_its_queue_its_probe_and_secrets_only_from_the_secret(
         "knowhere-worker-answers",
         "knowhere-worker-training",
         "knowhere-beat",
+        "knowhere-admin",
     }
     for queue in ("indexing", "answers", "training"):
         [worker] = deployments[f"knowhere-worker-{queue}"]["spec"]["template"]["spec"]["containers"]
@@ -151,6 +156,9 @@ def test_every_process_has_its_queue_its_probe_and_secrets_only_from_the_secret(
     slack_env = {e["name"] for e in slack["env"]}
     assert {"KNOWHERE_SLACK_BOT_TOKEN", "KNOWHERE_SLACK_SIGNING_SECRET"} <= slack_env
     assert "AWS_SECRET_ACCESS_KEY" not in slack_env  # answers are computed by the workers
+    admin = dict(containers(docs))["knowhere-admin"]
+    assert "KNOWHERE_ADMIN_TOKEN" in {e["name"] for e in admin["env"]}
+    assert "KNOWHERE_ADMIN_TOKEN" not in slack_env
     indexing = dict(containers(docs))["knowhere-worker-indexing"]
     assert "CONFLUENCE_API_TOKEN" in {e["name"] for e in indexing["env"]}
     assert "KNOWHERE_SLACK_BOT_TOKEN" not in {e["name"] for e in indexing["env"]}
@@ -167,6 +175,10 @@ def test_values_that_cannot_work_are_refused_with_what_to_set(helm, tmp_path):
         ({"secret": {"keys": {"slackBotToken": ""}}}, "secret.keys.slackBotToken is required"),
         ({"teams": {"enabled": True, "appId": "a"}}, "teams.tenantId is required"),
         ({"secret": {"keys": {"answerSigningKey": ""}}}, "answerSigningKey is required"),
+        (
+            {"admin": {"enabled": True}, "secret": {"keys": {"adminToken": ""}}},
+            "the admin page never runs open",
+        ),
         (
             {"workers": [{"name": "t", "queues": ["training"], "concurrency": 2, "replicas": 1}]},
             "the training queue runs one task at a time",
