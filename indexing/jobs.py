@@ -24,6 +24,7 @@ from .ingest.indexer import IndexReport
 from .insights import dashboard as dashboards
 from .insights import gaps
 from .insights.dashboard import Dashboard
+from .insights.digest import digest_message
 from .learning import loop
 from .learning.cleanup import Cleanup
 from .learning.loop import TrainOutcome
@@ -303,6 +304,29 @@ def knowledge_gaps(
     return gaps.find_gaps(
         asked, vectors, owners, low, start, until, embedder.version, distance, min_size, min_share
     )
+
+
+def post_gaps_digest(settings: Settings, since: timedelta = timedelta(days=7)) -> dict[str, object]:
+    """Post the last week's knowledge gaps to KNOWHERE_GAPS_DIGEST_CHANNEL (Slack)."""
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    channel = settings.gaps_digest_channel
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+    if not channel or not token:
+        raise ConfigError(
+            "the gaps digest needs KNOWHERE_GAPS_DIGEST_CHANNEL and KNOWHERE_SLACK_BOT_TOKEN"
+        )
+    report = knowledge_gaps(settings, since)
+    text, blocks = digest_message(report, settings.gaps_digest_details, settings.admin_url)
+    client = WebClient(token=token, base_url=settings.slack_api_url, timeout=30)
+    try:
+        posted = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+    except SlackApiError as err:
+        raise KnowhereError(
+            f"Slack refused the gaps digest for channel {channel}: {err.response.get('error')}"
+        ) from None
+    return {"channel": channel, "ts": posted.get("ts"), "gaps": len(report.gaps)}
 
 
 def dashboard(settings: Settings, since: timedelta = timedelta(days=30)) -> Dashboard:

@@ -20,6 +20,7 @@ TRAIN_EMBEDDER = "knowhere.train_embedder"
 MAYBE_TRAIN_EMBEDDER = "knowhere.maybe_train_embedder"
 PROMOTE_EMBEDDER = "knowhere.promote_embedder"
 CLEAN_UP_EMBEDDERS = "knowhere.clean_up_embedders"
+POST_GAPS_DIGEST = "knowhere.post_gaps_digest"
 
 # Which queue each task goes to (tasks not listed go to INDEXING).
 ROUTES = {

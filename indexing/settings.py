@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     # Found answers below this similarity still count as knowledge gaps (`knowhere gaps`);
     # unset = min_relevance + 0.2.
     gaps_low_confidence: float | None = Field(default=None, ge=-1.0, le=1.0)
+    # A weekly digest of the gaps, posted to this Slack channel (id) on this cron schedule;
+    # with gaps_digest_details the channel also sees the questions and the closest sources.
+    gaps_digest_channel: str | None = None
+    gaps_digest_schedule: str = "0 9 * * 1"
+    gaps_digest_details: bool = False
 
     # Who may read what: group memberships by e-mail (YAML `groups: {name: [e-mails]}`).
     groups_file: Path | None = None
@@ -139,6 +144,7 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     admin_host: str = "127.0.0.1"
     admin_port: int = Field(default=8765, ge=1, le=65535)
+    admin_url: str | None = None  # where people reach it (linked from the digest)
 
     @property
     def models_dir(self) -> Path:

@@ -73,11 +73,28 @@ def source_schedules(settings: Settings) -> dict[str, dict[str, Any]]:
     return entries
 
 
+def digest_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The weekly knowledge-gap digest, when a channel is configured."""
+    if not settings.gaps_digest_channel:
+        return {}
+    try:
+        schedule = cron(settings.gaps_digest_schedule)
+    except (ConfigError, ValueError) as err:
+        logger.error("gaps digest not scheduled: KNOWHERE_GAPS_DIGEST_SCHEDULE: %s", err)
+        return {}
+    return {"post-gaps-digest": {"task": queues.POST_GAPS_DIGEST, "schedule": schedule}}
+
+
 def make_app(settings: Settings | None = None) -> Celery:
     settings = settings or Settings()
     app = Celery("knowhere", broker=settings.redis_url, backend=settings.redis_url)
     app.conf.update(
-        include=["workers.tasks.indexing", "workers.tasks.answers", "workers.tasks.training"],
+        include=[
+            "workers.tasks.indexing",
+            "workers.tasks.answers",
+            "workers.tasks.training",
+            "workers.tasks.insights",
+        ],
         task_acks_late=True,  # a task killed mid-way is delivered again
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,  # long tasks: take one at a time
@@ -87,7 +104,11 @@ def make_app(settings: Settings | None = None) -> Celery:
         # Answers have their own queue and workers, so a long crawl never delays a question;
         # training and re-embedding are long and heavy: their own queue, one at a time.
         task_routes={task: {"queue": queue} for task, queue in queues.ROUTES.items()},
-        beat_schedule={**TRAINING_SCHEDULE, **source_schedules(settings)},
+        beat_schedule={
+            **TRAINING_SCHEDULE,
+            **source_schedules(settings),
+            **digest_schedule(settings),
+        },
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],

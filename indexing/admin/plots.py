@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib
 from matplotlib.figure import Figure
@@ -25,57 +26,46 @@ def _svg(figure: Figure, title: str) -> str:
     return text[text.index("<svg") :]  # inline: without the XML declaration and doctype
 
 
-def _labels(days: Sequence[Day]) -> list[str]:
-    return [d.day.strftime("%m-%d") for d in days]
+def _per_day(days: Sequence[Day]) -> tuple[Figure, Any, list[str]]:
+    """A figure for one value per day: its axes and the day labels (MM-DD)."""
+    figure = Figure(figsize=(7, 2.6))
+    return figure, figure.subplots(), [d.day.strftime("%m-%d") for d in days]
 
 
-def _thin_ticks(axes: object, count: int) -> None:
-    step = max(1, count // 10)
-    for n, label in enumerate(axes.get_xticklabels()):  # type: ignore[attr-defined]
+def _finish_per_day(figure: Figure, axes: Any, ylabel: str, title: str) -> str:
+    axes.set_ylabel(ylabel)
+    axes.legend(loc="upper left", fontsize=8, frameon=False)
+    axes.tick_params(axis="x", labelsize=7, rotation=60)
+    labels = axes.get_xticklabels()
+    step = max(1, len(labels) // 10)  # about ten dates on the axis
+    for n, label in enumerate(labels):
         label.set_visible(n % step == 0)
+    return _svg(figure, title)
 
 
 def answers_per_day(days: Sequence[Day]) -> str:
-    figure = Figure(figsize=(7, 2.6))
-    axes = figure.subplots()
-    labels = _labels(days)
+    figure, axes, labels = _per_day(days)
     found = [d.found for d in days]
     axes.bar(labels, found, color=FOUND, label="found")
     axes.bar(labels, [d.not_found for d in days], bottom=found, color=MISSED, label="not found")
-    axes.set_ylabel("answers")
-    axes.legend(loc="upper left", fontsize=8, frameon=False)
-    axes.tick_params(axis="x", labelsize=7, rotation=60)
-    _thin_ticks(axes, len(days))
-    return _svg(figure, "Answers per day")
+    return _finish_per_day(figure, axes, "answers", "Answers per day")
 
 
 def votes_per_day(days: Sequence[Day]) -> str:
-    figure = Figure(figsize=(7, 2.6))
-    axes = figure.subplots()
-    labels = _labels(days)
+    figure, axes, labels = _per_day(days)
     axes.bar(labels, [d.up for d in days], color=UP, label="helpful")
     axes.bar(labels, [-d.down for d in days], color=DOWN, label="not helpful")
     axes.axhline(0, color=LINE, linewidth=0.8)
-    axes.set_ylabel("votes")
-    axes.legend(loc="upper left", fontsize=8, frameon=False)
-    axes.tick_params(axis="x", labelsize=7, rotation=60)
-    _thin_ticks(axes, len(days))
-    return _svg(figure, "Feedback per day")
+    return _finish_per_day(figure, axes, "votes", "Feedback per day")
 
 
 def latency_per_day(days: Sequence[Day]) -> str:
-    figure = Figure(figsize=(7, 2.6))
-    axes = figure.subplots()
-    labels = _labels(days)
+    figure, axes, labels = _per_day(days)
     nan = float("nan")
     axes.plot(labels, [d.p50 if d.p50 is not None else nan for d in days], "o-", label="p50")
     axes.plot(labels, [d.p90 if d.p90 is not None else nan for d in days], "s--", label="p90")
-    axes.set_ylabel("seconds")
     axes.set_ylim(bottom=0)
-    axes.legend(loc="upper left", fontsize=8, frameon=False)
-    axes.tick_params(axis="x", labelsize=7, rotation=60)
-    _thin_ticks(axes, len(days))
-    return _svg(figure, "Answer latency per day")
+    return _finish_per_day(figure, axes, "seconds", "Answer latency per day")
 
 
 def ndcg_per_embedder(bars: Sequence[EmbedderBar]) -> str:

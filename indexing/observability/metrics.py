@@ -114,12 +114,12 @@ class SharedStateCollector(Collector):
     def collect(self) -> Iterable[Metric]:
         depths = self._read("Redis", self.state.queue_depths)
         if depths is not None:
-            gauge = GaugeMetricFamily(
-                "knowhere_queue_depth", "Tasks waiting in each Celery queue.", labels=["queue"]
+            yield _gauge(
+                "knowhere_queue_depth",
+                "Tasks waiting in each Celery queue.",
+                "queue",
+                depths,
             )
-            for queue, depth in sorted(depths.items()):
-                gauge.add_metric([queue], depth)
-            yield gauge
         serving = self._read("database", self.state.serving_version)
         if serving is not None:
             gauge = GaugeMetricFamily(
@@ -131,14 +131,12 @@ class SharedStateCollector(Collector):
             yield gauge
         pairs = self._read("database", self.state.feedback_pairs)
         if pairs is not None:
-            gauge = GaugeMetricFamily(
+            yield _gauge(
                 "knowhere_feedback_pairs",
                 "(query, passage, label) pairs from active votes, the fine-tuning data.",
-                labels=["label"],
+                "label",
+                pairs,
             )
-            for label, count in sorted(pairs.items()):
-                gauge.add_metric([label], count)
-            yield gauge
 
     @staticmethod
     def _read(service: str, read: Callable[[], T]) -> T | None:
@@ -148,6 +146,13 @@ class SharedStateCollector(Collector):
             SERVICE_ERRORS.labels(service).inc()
             log.warning("metrics: could not read %s: %s", service, type(err).__name__)
             return None
+
+
+def _gauge(name: str, documentation: str, label: str, values: dict[str, int]) -> Metric:
+    gauge = GaugeMetricFamily(name, documentation, labels=[label])
+    for key, value in sorted(values.items()):
+        gauge.add_metric([key], value)
+    return gauge
 
 
 def queue_depths(llen: Callable[[str], int], queues: Sequence[str]) -> dict[str, int]:

@@ -7,7 +7,9 @@ import io
 import json
 from datetime import timedelta
 
+from pydantic import SecretStr
 from sqlalchemy import update
+from standins.slack_standin import SlackStandIn
 from test_cli import knowhere
 
 from indexing import PUBLIC_ONLY, compose, jobs
@@ -82,3 +84,27 @@ def test_unanswered_questions_are_grouped_into_gaps_with_trend_examples_and_sour
 
     wrong = knowhere(settings_env, "gaps", "--since", "a fortnight")
     assert wrong.returncode != 0 and "not a duration" in wrong.stderr
+
+    # The weekly digest in the docs team's channel: numbers only, unless the channel may read
+    # every question (the questions were asked where that channel may not look).
+    with SlackStandIn() as slack:
+        digest = settings.model_copy(
+            update={
+                "slack_bot_token": SecretStr("xoxb-test-token"),
+                "slack_api_url": slack.api_url,
+                "gaps_digest_channel": "CDOCS",
+                "admin_url": "https://knowhere.example.com/admin",
+            }
+        )
+        posted = jobs.post_gaps_digest(digest, timedelta(days=30))
+        detailed = jobs.post_gaps_digest(
+            digest.model_copy(update={"gaps_digest_details": True}), timedelta(days=30)
+        )
+        messages = [c.args for c in slack.state.calls_to("chat.postMessage")]
+    assert posted["gaps"] == detailed["gaps"] == 2 and len(messages) == 2
+    plain, full = (json.dumps(m) for m in messages)
+    assert all(m["channel"] == "CDOCS" for m in messages)
+    assert "2 topics where people did not find an answer" in plain
+    assert "knowhere.example.com/admin" in plain
+    assert not any(q in plain for q in [*PARKING, *CAFETERIA]) and "kb:" not in plain
+    assert all(q in full for q in CAFETERIA) and "source kb" in full

@@ -110,6 +110,18 @@ def test_training_has_its_own_queue_and_beat_checks_hourly_whether_it_is_due():
     assert daily["task"] == "knowhere.clean_up_embedders" and daily["schedule"].hour == {3}
 
 
+def test_beat_posts_the_gaps_digest_weekly_only_when_a_channel_is_set(settings):
+    from workers.celery_app import make_app
+
+    assert "post-gaps-digest" not in make_app(settings).conf.beat_schedule
+    weekly = settings.model_copy(update={"gaps_digest_channel": "CDOCS"})
+    entry = make_app(weekly).conf.beat_schedule["post-gaps-digest"]
+    assert entry["task"] == "knowhere.post_gaps_digest"
+    assert entry["schedule"].day_of_week == {1} and entry["schedule"].hour == {9}
+    broken = weekly.model_copy(update={"gaps_digest_schedule": "every monday"})
+    assert "post-gaps-digest" not in make_app(broken).conf.beat_schedule
+
+
 @pytest.mark.parametrize("worker", ["answers"], indirect=True)
 def test_bots_can_have_answers_computed_by_workers_on_the_answers_queue(
     settings, worker, knowledge_base, tmp_path
