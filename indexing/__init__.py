@@ -10,6 +10,7 @@ from .access.directory import Directory, PeopleDirectory
 from .access.groups import GroupDirectory
 from .access.model import PUBLIC, PUBLIC_ONLY, Access, Audience, Clause, Principal
 from .answers.answer import Answer, Citation
+from .answers.escalation import escalation_payload, sign_body, verify_signature
 from .answers.log import AnswerLog, FeedbackPair, StoredAnswer
 from .answers.requests import AnswerRequest, RequestRefused, sign_request, verify_request
 from .answers.service import AnswerService, Turn, strip_mentions
@@ -86,6 +87,9 @@ __all__ = [
     "SourceError",
     "StoreError",
     "StoredAnswer",
+    "escalation_payload",
+    "sign_body",
+    "verify_signature",
     "SwitchReport",
     "TrainOutcome",
     "Turn",

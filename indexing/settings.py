@@ -114,6 +114,12 @@ class Settings(BaseSettings):
     bot_host: str = "127.0.0.1"
     bot_port: int = 3000
 
+    # Escalation (*Still need help*, 🎫): the question, answer and sources go to a Slack channel
+    # (id) and/or a webhook, signed with HMAC-SHA256 (see indexing/answers/escalation.py).
+    escalation_slack_channel: str | None = None
+    escalation_webhook_url: str | None = None
+    escalation_webhook_secret: SecretStr | None = None
+
     # Slack (HTTP mode needs the signing secret; Socket Mode needs the app-level token).
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None

@@ -77,7 +77,7 @@ async def answer_in_channel(
             channel=channel,
             ts=placeholder["ts"],
             text=fallback_text(answer),
-            blocks=answer_blocks(answer, answer_id),
+            blocks=answer_blocks(answer, answer_id, escalate=bot.escalation is not None),
         )
     except Exception:
         log.exception("answering in %s failed", channel)

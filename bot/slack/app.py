@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from indexing import AnswerLog, ChunkStore
 
 from ..dedupe import Deduper
+from ..escalation import Escalation
 from ..runner import AnswerRunner
 from . import listeners
 from .people import SlackPeople
@@ -39,6 +40,7 @@ class SlackBot:
     people: SlackPeople
     deduper: Deduper
     store: ChunkStore  # to check, before sharing, that a channel may read the sources
+    escalation: Escalation | None = None  # where *Still need help* and 🎫 send an answer
 
 
 def web_client(token: str, base_url: str) -> AsyncWebClient:

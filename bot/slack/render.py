@@ -58,7 +58,9 @@ def _sections(mrkdwn: str) -> list[Block]:
     ]
 
 
-def answer_blocks(answer: Answer, answer_id: str, shareable: bool = False) -> list[Block]:
+def answer_blocks(
+    answer: Answer, answer_id: str, shareable: bool = False, escalate: bool = False
+) -> list[Block]:
     blocks = _sections(escape(answer.text))
     if answer.citations:
         blocks += _sections("*Sources*" if answer.found else "*Closest sources*")
@@ -77,6 +79,8 @@ def answer_blocks(answer: Answer, answer_id: str, shareable: bool = False) -> li
     ]
     if shareable:
         actions.append(_button("share_answer", "Share in channel", answer_id, style="primary"))
+    if escalate:
+        actions.append(_button("escalate", ":ticket: Still need help", answer_id))
     footer: Block = {
         "type": "context",
         "elements": [

@@ -97,6 +97,19 @@ class FeedbackRow(Base):
     passage: Mapped[int | None] = mapped_column(Integer)
 
 
+class EscalationRow(Base):
+    """An answer handed to people (*Still need help*, 🎫): who asked for it, to whom it went."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    answer_id: Mapped[str] = mapped_column(ForeignKey("answers.id"), index=True)
+    user: Mapped[str] = mapped_column(String(128))
+    via: Mapped[str] = mapped_column(String(32))  # button, reaction
+    targets: Mapped[str] = mapped_column(Text)  # where it went, e.g. "slack:C123 webhook"
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+
 @dataclass(frozen=True)
 class FeedbackPair:
     """One training signal: this passage was (+1) or was not (-1) a good source for the query."""
@@ -135,6 +148,7 @@ class AskedAnswer:
     confidence: float | None
     voted_down: bool  # an active 👎 on the answer or one of its sources
     sources: list[ClosestSource]
+    escalated: bool = False  # someone asked for a person (*Still need help*, 🎫)
 
 
 @dataclass(frozen=True)
@@ -295,6 +309,23 @@ class AnswerLog(SqlStore):
                 row.id, row.platform, row.conversation, row.thread, row.asker, answer
             )
 
+    # Escalations --------------------------------------------------------------------------
+
+    def escalated_by(self, answer_id: str, user: str) -> bool:
+        with self._session() as session:
+            found = session.scalar(
+                select(EscalationRow.id).where(
+                    EscalationRow.answer_id == answer_id, EscalationRow.user == user
+                )
+            )
+            return found is not None
+
+    def record_escalation(self, answer_id: str, user: str, via: str, targets: str) -> None:
+        with self._session() as session:
+            session.add(EscalationRow(answer_id=answer_id, user=user, via=via, targets=targets))
+            platform = session.scalar(select(AnswerRow.platform).where(AnswerRow.id == answer_id))
+        ANSWER_OUTCOMES.labels(platform or "unknown", "escalated").inc()
+
     # Feedback -----------------------------------------------------------------------------
 
     def add_feedback(
@@ -402,14 +433,21 @@ class AnswerLog(SqlStore):
                 .order_by(AnswerRow.created_at, AnswerRow.id)
             ).all()
             voted_down: set[str] = set()
+            escalated: set[str] = set()
             ids = [row.id for row in rows]
             for part in _parts(ids):
                 voted_down.update(session.scalars(down.where(FeedbackRow.answer_id.in_(part))))
+                escalated.update(
+                    session.scalars(
+                        select(EscalationRow.answer_id).where(EscalationRow.answer_id.in_(part))
+                    )
+                )
             bad = [
                 row.id
                 for row in rows
                 if not row.found
                 or row.id in voted_down
+                or row.id in escalated
                 or (row.confidence is not None and row.confidence < low_confidence)
             ]
             sources: dict[str, list[ClosestSource]] = {}
@@ -431,6 +469,7 @@ class AnswerLog(SqlStore):
                     confidence=row.confidence,
                     voted_down=row.id in voted_down,
                     sources=sources.get(row.id, []),
+                    escalated=row.id in escalated,
                 )
                 for row in rows
             ]

@@ -1,6 +1,7 @@
 """Knowledge gaps: what people ask that the documents cannot answer.
 
-An answer is *flagged* when it was not found, found with low confidence, or voted 👎. Every
+An answer is *flagged* when it was not found, found with low confidence, voted 👎 or
+escalated to people. Every
 question of the window — flagged or not — is clustered by meaning (embeddings of the serving
 model; scikit-learn's agglomerative clustering, average link, cut at a cosine distance, so the
 number of topics is not fixed in advance). A topic is a gap when at least `min_size` of its
@@ -55,7 +56,7 @@ class Gap:
     earlier: int
     trend: str  # new, rising, steady, falling
     examples: list[str]
-    reasons: dict[str, int]  # not_found, voted_down, low_confidence → questions
+    reasons: dict[str, int]  # not_found, low_confidence, voted_down, escalated → questions
     sources: list[GapSource]
     first_seen: datetime
     last_seen: datetime
@@ -127,6 +128,8 @@ def reasons_of(answer: AskedAnswer, low_confidence: float) -> list[str]:
         found.append("low_confidence")
     if answer.voted_down:
         found.append("voted_down")
+    if answer.escalated:
+        found.append("escalated")
     return found
 
 

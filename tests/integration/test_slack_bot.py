@@ -6,9 +6,12 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +31,8 @@ from standins.slack_standin import (
     signed_headers,
 )
 
-from indexing import AnswerLog, Settings
+from indexing import AnswerLog, Settings, verify_signature
+from indexing.infra.database import utc_now
 from indexing.infra.local_services import free_port
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -36,6 +40,37 @@ SECRET = "test-signing-secret-8f2d"
 GENERAL, HR_CHANNEL, ALICE_DM = "CGENERAL", "CHRTEAM", "DALICE"
 ALICE, BOB = "UALICE", "UBOB"
 SALARY_QUESTION = "What is the salary band for software engineers?"
+SUPPORT = "CSUPPORT"  # the escalation channel
+WEBHOOK_SECRET = "webhook-secret-4c1d"
+
+
+class TicketSystem:
+    """A webhook receiver on a free loopback port, as a ticket system runs one."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                received.append((dict(self.headers), body))
+                self.send_response(202)
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/tickets"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> TicketSystem:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.server.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -57,19 +92,30 @@ def bot_settings(company_settings: Settings) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def bot(bot_settings: Settings, slack: SlackStandIn) -> Iterator[str]:
+def ticket_system() -> Iterator[TicketSystem]:
+    """A ticket system's webhook receiver: it keeps each request it was sent."""
+    with TicketSystem() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="module")
+def bot(bot_settings: Settings, slack: SlackStandIn, ticket_system: TicketSystem) -> Iterator[str]:
     """The bot as its own process (`knowhere-bot slack`), talking to the stand-in."""
     env = bot_env(
         bot_settings,
         KNOWHERE_SLACK_BOT_TOKEN="xoxb-test-token",
         KNOWHERE_SLACK_SIGNING_SECRET=SECRET,
         KNOWHERE_SLACK_API_URL=slack.api_url,
+        KNOWHERE_ESCALATION_SLACK_CHANNEL=SUPPORT,
+        KNOWHERE_ESCALATION_WEBHOOK_URL=ticket_system.url,
+        KNOWHERE_ESCALATION_WEBHOOK_SECRET=WEBHOOK_SECRET,
     )
     log_path = bot_settings.home / "slack-bot.log"
     with running_bot(["slack", "--port", str(free_port())], env, log_path) as url:
         yield url
     logged = log_path.read_text()
     assert "xoxb-test-token" not in logged and SECRET not in logged
+    assert WEBHOOK_SECRET not in logged
 
 
 @pytest.fixture
@@ -381,6 +427,62 @@ def test_operators_see_answers_and_votes_in_metrics_without_questions_or_people(
     # Labels name surfaces and outcomes: no question, no person, no channel.
     for private in (question, "printer", "UMETRICS1", BOB, GENERAL, "northwind.example"):
         assert private not in body
+
+
+def test_still_need_help_hands_the_answer_to_people_once_signed_and_recorded(
+    bot, slack, answer_log, ticket_system
+):
+    question = "Who do I call when the office printer is jammed?"
+    ts, answer_id = answered_message(slack, bot, question)
+    update = answer_update(slack, GENERAL, ts)
+    buttons = [
+        e["action_id"] for b in update["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
+    assert "escalate" in buttons
+
+    send_form(bot, action_body("escalate", answer_id, BOB, GENERAL, ts))
+    posted = wait_for(
+        lambda: [
+            c.args for c in slack.state.calls_to("chat.postMessage") if c.args["channel"] == SUPPORT
+        ]
+    )
+    assert question in posted[-1]["text"] and f"<@{BOB}>" in posted[-1]["text"]
+    headers, body = wait_for(lambda: ticket_system.received and ticket_system.received[-1])
+    assert verify_signature(WEBHOOK_SECRET.encode(), body, headers, time.time())
+    assert not verify_signature(b"a guess", body, headers, time.time())
+    ticket = json.loads(body)
+    assert ticket["type"] == "knowhere.escalation" and ticket["answer_id"] == answer_id
+    assert ticket["question"] == question and ticket["escalated_by"] == BOB
+    assert ticket["sources"] and all(s["url"] and s["title"] for s in ticket["sources"])
+    told = wait_for(
+        lambda: [
+            c.args
+            for c in slack.state.calls_to("chat.postEphemeral")
+            if c.args["user"] == BOB and "handed your question" in c.args["text"]
+        ]
+    )
+    assert f"<#{SUPPORT}>" in told[-1]["text"]
+
+    # Pressed again, or 🎫 by the same person: told it is in hand, not sent twice.
+    send_event(bot, reaction("reaction_added", "ticket", BOB, ts))
+    wait_for(
+        lambda: [
+            c
+            for c in slack.state.calls_to("chat.postEphemeral")
+            if c.args["user"] == BOB and "already asked" in c.args["text"]
+        ]
+    )
+    # 🎫 from someone else escalates it for them.
+    send_event(bot, reaction("reaction_added", "ticket", ALICE, ts))
+    wait_for(lambda: len(ticket_system.received) >= 2 and ticket_system.received[-1])
+    assert json.loads(ticket_system.received[-1][1])["via"] == "reaction"
+    assert sum(json.loads(b)["answer_id"] == answer_id for _, b in ticket_system.received) == 2
+    metrics = scrape(f"{bot}/metrics")
+    assert (
+        value(metrics, "knowhere_answer_outcomes_total", surface="slack", outcome="escalated") >= 2
+    )
+    flagged = {a.answer_id: a for a in answer_log.asked_since(utc_now() - timedelta(hours=1), 0.0)}
+    assert flagged[answer_id].escalated
 
 
 def test_feedback_buttons_store_a_vote_and_pressing_again_takes_it_back(bot, slack, answer_log):

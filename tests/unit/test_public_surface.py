@@ -60,6 +60,9 @@ SURFACE = {
     "open_vector_store",
     "readable_by",
     "sign_request",
+    "escalation_payload",
+    "sign_body",
+    "verify_signature",
     "strip_mentions",
     "verify_request",
 }

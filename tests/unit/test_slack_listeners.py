@@ -43,6 +43,7 @@ def fake_bot(thread_answered: bool = False) -> SimpleNamespace:
             forget_channel=AsyncMock(),
         ),
         store=MagicMock(),
+        escalation=None,
     )
 
 

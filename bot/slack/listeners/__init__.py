@@ -20,3 +20,4 @@ def register(app: AsyncApp, command: str = "/ask") -> None:
     app.action("share_answer")(actions.share_answer)
     app.action(re.compile(r"^feedback_(up|down)$"))(actions.answer_vote)
     app.action("source_vote")(actions.source_vote)
+    app.action("escalate")(actions.escalate_answer)

@@ -1,17 +1,22 @@
-"""Button and menu listeners: share an answer, vote on it, vote on one of its sources."""
+"""Button and menu listeners: share an answer, vote on it, vote on one of its sources, hand it
+to people."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from indexing import readable_by
 
+from ...escalation import escalate
 from ...feedback import record_source_vote
 from ..answering import PLATFORM
 from ..render import answer_blocks, fallback_text
+
+log = logging.getLogger("knowhere.bot")
 
 CANNOT_SHARE = (
     "I can't share this answer here: some of its sources are not visible to everyone in this "
@@ -40,7 +45,7 @@ async def share_answer(
     posted = await client.chat_postMessage(
         channel=channel,
         text=f"<@{user}> shared: {fallback_text(stored.answer)}",
-        blocks=answer_blocks(stored.answer, stored.id),
+        blocks=answer_blocks(stored.answer, stored.id, escalate=bot.escalation is not None),
     )
     await asyncio.to_thread(bot.answer_log.add_message, stored.id, PLATFORM, channel, posted["ts"])
 
@@ -84,6 +89,38 @@ async def source_vote(
         else f"Thanks, noted for source [{number}]."
     )
     await _tell(client, body, user, note)
+
+
+COULD_NOT_ESCALATE = "I couldn't hand this to the support team just now; please try again."
+
+
+async def escalate_answer(
+    ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, context: Any
+) -> None:
+    """*Still need help*: the question, the answer and its sources go to the escalation targets."""
+    await ack()
+    note = await hand_to_people(
+        context["knowhere"], client, action["value"], body["user"]["id"], "button"
+    )
+    if note:
+        await _tell(client, body, body["user"]["id"], note)
+
+
+async def hand_to_people(
+    bot: Any, client: AsyncWebClient, answer_id: str, user: str, via: str
+) -> str | None:
+    """Escalate `answer_id` for `user`; the note to show them (None: nothing to escalate)."""
+    if bot.escalation is None:
+        return None
+
+    async def post(channel: str, text: str) -> None:
+        await client.chat_postMessage(channel=channel, text=text, unfurl_links=False)
+
+    try:
+        return await escalate(bot.escalation, bot.answer_log, answer_id, user, via, post)
+    except Exception:
+        log.exception("escalating answer %s failed", answer_id)
+        return COULD_NOT_ESCALATE
 
 
 async def _tell(client: AsyncWebClient, body: dict[str, Any], user: str, note: str) -> None:

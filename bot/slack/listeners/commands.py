@@ -30,7 +30,9 @@ async def ask(ack: Any, command: dict[str, Any], client: AsyncWebClient, context
             channel=channel,
             user=user,
             text=fallback_text(answer),
-            blocks=answer_blocks(answer, answer_id, shareable=True),
+            blocks=answer_blocks(
+                answer, answer_id, shareable=True, escalate=bot.escalation is not None
+            ),
         )
     except Exception:
         log.exception("slash command failed")

@@ -9,6 +9,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from ...feedback import reaction_label, record_reaction
 from ..answering import PLATFORM, answer_in_channel
+from .actions import hand_to_people
+
+TICKET = "ticket"  # 🎫: hand the answer to people
 
 
 async def app_mention(event: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
@@ -40,23 +43,36 @@ async def membership_changed(event: dict[str, Any], context: Any) -> None:
     await context["knowhere"].people.forget_channel(event.get("channel", ""))
 
 
-async def reaction_added(event: dict[str, Any], context: Any) -> None:
-    await _reaction(context["knowhere"], event, added=True)
+async def reaction_added(
+    event: dict[str, Any], context: Any, client: AsyncWebClient | None = None
+) -> None:
+    await _reaction(context["knowhere"], event, added=True, client=client)
 
 
 async def reaction_removed(event: dict[str, Any], context: Any) -> None:
     await _reaction(context["knowhere"], event, added=False)
 
 
-async def _reaction(bot: Any, event: dict[str, Any], added: bool) -> None:
+async def _reaction(
+    bot: Any, event: dict[str, Any], added: bool, client: AsyncWebClient | None = None
+) -> None:
     item = event.get("item", {})
-    if reaction_label(event.get("reaction", "")) is None or item.get("type") != "message":
-        return  # not a thumbs reaction on a message: no need to look anything up
+    name = event.get("reaction", "")
+    wanted = reaction_label(name) is not None or (name == TICKET and added and bot.escalation)
+    if not wanted or item.get("type") != "message":
+        return  # not a thumbs or 🎫 reaction on a message: no need to look anything up
     answer_id = await asyncio.to_thread(
         bot.answer_log.answer_for_message, PLATFORM, item["channel"], item["ts"]
     )
     if answer_id is None:
         return  # a reaction on some other message
+    if name == TICKET:
+        if client is None:
+            return
+        note = await hand_to_people(bot, client, answer_id, event["user"], "reaction")
+        if note:
+            await client.chat_postEphemeral(channel=item["channel"], user=event["user"], text=note)
+        return
     await asyncio.to_thread(
         record_reaction, bot.answer_log, answer_id, event["user"], event["reaction"], added
     )

@@ -1,0 +1,109 @@
+"""Escalation to people: *Still need help* (or a 🎫 reaction) hands an answer to the configured
+targets — a Slack channel, and/or a webhook that a ticket system receives (JSON signed with
+HMAC-SHA256; see `indexing.escalation_payload`). Each escalation is recorded with the answer;
+one per person and answer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import httpx
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from indexing import AnswerLog, ConfigError, Settings, escalation_payload, sign_body
+
+PostToChannel = Callable[[str, str], Awaitable[None]]  # (channel, text)
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """Where escalations go (from the settings at start-up)."""
+
+    channel: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: bytes = b""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Escalation | None:
+        if not settings.escalation_slack_channel and not settings.escalation_webhook_url:
+            return None
+        secret = settings.escalation_webhook_secret
+        if settings.escalation_webhook_url and not (secret and secret.get_secret_value()):
+            raise ConfigError(
+                "KNOWHERE_ESCALATION_WEBHOOK_URL is set without KNOWHERE_ESCALATION_WEBHOOK_SECRET:"
+                " escalations are only sent signed"
+            )
+        return cls(
+            settings.escalation_slack_channel,
+            settings.escalation_webhook_url,
+            secret.get_secret_value().encode() if secret else b"",
+        )
+
+    @property
+    def who(self) -> str:
+        """Who has it, as the asker is told."""
+        places = []
+        if self.channel:
+            places.append(f"<#{self.channel}>")
+        if self.webhook_url:
+            places.append("the support ticket queue")
+        return " and ".join(places)
+
+
+def channel_text(payload: dict[str, object]) -> str:
+    sources = payload["sources"]
+    assert isinstance(sources, list)
+    lines = [
+        f"<@{payload['escalated_by']}> still needs help with:",
+        f"> {payload['question']}",
+        "Knowhere answered:" if payload["found"] else "Knowhere found no answer; closest:",
+        f">>> {payload['answer']}",
+        *(f"[{s['number']}] <{s['url']}|{s['title']}>" for s in sources),
+    ]
+    return "\n".join(lines)
+
+
+async def escalate(
+    escalation: Escalation,
+    log: AnswerLog,
+    answer_id: str,
+    user: str,
+    via: str,
+    post: PostToChannel,
+) -> str | None:
+    """Hand the answer to people; the note for the asker (None: nothing to escalate)."""
+    stored = await asyncio.to_thread(log.get, answer_id)
+    if stored is None:
+        return None
+    if await asyncio.to_thread(log.escalated_by, answer_id, user):
+        return f"You already asked for help with this; {escalation.who} has it."
+    payload = escalation_payload(stored, user, via)
+    targets = []
+    if escalation.channel:
+        await post(escalation.channel, channel_text(payload))
+        targets.append(f"slack:{escalation.channel}")
+    if escalation.webhook_url:
+        await _post_webhook(escalation, json.dumps(payload).encode())
+        targets.append("webhook")
+    await asyncio.to_thread(log.record_escalation, answer_id, user, via, " ".join(targets))
+    return f"I've handed your question to {escalation.who}: someone will follow up."
+
+
+async def _post_webhook(escalation: Escalation, body: bytes) -> None:
+    assert escalation.webhook_url is not None
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type(httpx.TransportError),
+        stop=stop_after_attempt(3),
+        wait=wait_exponential(multiplier=0.5, max=4),
+        reraise=True,
+    ):
+        with attempt:
+            headers = {"Content-Type": "application/json"}
+            if escalation.webhook_secret:
+                headers |= sign_body(escalation.webhook_secret, body)
+            async with httpx.AsyncClient(timeout=15) as client:
+                response = await client.post(escalation.webhook_url, content=body, headers=headers)
+                response.raise_for_status()
