@@ -1,7 +1,9 @@
 """Escalation to people: *Still need help* (or a 🎫 reaction) hands an answer to the configured
 targets — a Slack channel, and/or a webhook that a ticket system receives (JSON signed with
 HMAC-SHA256; see `indexing.escalation_payload`). Each escalation is recorded with the answer;
-one per person and answer."""
+one per person and answer. The channel sees the answer and its sources only when all of its
+members may read every passage the answer was made from (a DM's answer may not qualify); the
+ticket system, which keeps its own permissions, gets everything."""
 
 from __future__ import annotations
 
@@ -13,9 +15,17 @@ from dataclasses import dataclass
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from indexing import AnswerLog, ConfigError, Settings, escalation_payload, sign_body
+from indexing import (
+    AnswerLog,
+    ConfigError,
+    Settings,
+    StoredAnswer,
+    escalation_payload,
+    sign_body,
+)
 
-PostToChannel = Callable[[str, str], Awaitable[None]]  # (channel, text)
+# Posts an escalation into a chat channel: (channel, the stored answer, the payload).
+PostToChannel = Callable[[str, StoredAnswer, dict[str, object]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -53,12 +63,19 @@ class Escalation:
         return " and ".join(places)
 
 
-def channel_text(payload: dict[str, object]) -> str:
+def channel_text(payload: dict[str, object], with_answer: bool) -> str:
+    """The escalation as a chat message. `with_answer` only when every member of the channel
+    may read every passage the answer was made from; else the question alone."""
+    lines = [f"<@{payload['escalated_by']}> still needs help with:", f"> {payload['question']}"]
+    if not with_answer:
+        lines.append(
+            "(The answer was made from sources some members of this channel may not read: it "
+            f"is not shown here. Ask <@{payload['escalated_by']}>.)"
+        )
+        return "\n".join(lines)
     sources = payload["sources"]
     assert isinstance(sources, list)
-    lines = [
-        f"<@{payload['escalated_by']}> still needs help with:",
-        f"> {payload['question']}",
+    lines += [
         "Knowhere answered:" if payload["found"] else "Knowhere found no answer; closest:",
         f">>> {payload['answer']}",
         *(f"[{s['number']}] <{s['url']}|{s['title']}>" for s in sources),
@@ -83,7 +100,7 @@ async def escalate(
     payload = escalation_payload(stored, user, via)
     targets = []
     if escalation.channel:
-        await post(escalation.channel, channel_text(payload))
+        await post(escalation.channel, stored, payload)
         targets.append(f"slack:{escalation.channel}")
     if escalation.webhook_url:
         await _post_webhook(escalation, json.dumps(payload).encode())

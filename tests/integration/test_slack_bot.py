@@ -83,6 +83,7 @@ def slack() -> Iterator[SlackStandIn]:
         state.channels[GENERAL] = [ALICE, BOB, BOT_USER]
         state.channels[HR_CHANNEL] = [ALICE, BOT_USER]
         state.channels[ALICE_DM] = [ALICE, BOT_USER]
+        state.channels[SUPPORT] = [BOB, BOT_USER]  # the support team: not in hr
         yield standin
 
 
@@ -447,6 +448,7 @@ def test_still_need_help_hands_the_answer_to_people_once_signed_and_recorded(
         ]
     )
     assert question in posted[-1]["text"] and f"<@{BOB}>" in posted[-1]["text"]
+    assert "Knowhere answered" in posted[-1]["text"]  # the support channel may read its sources
     headers, body = wait_for(lambda: ticket_system.received and ticket_system.received[-1])
     assert verify_signature(WEBHOOK_SECRET.encode(), body, headers, time.time())
     assert not verify_signature(b"a guess", body, headers, time.time())
@@ -483,6 +485,46 @@ def test_still_need_help_hands_the_answer_to_people_once_signed_and_recorded(
     )
     flagged = {a.answer_id: a for a in answer_log.asked_since(utc_now() - timedelta(hours=1), 0.0)}
     assert flagged[answer_id].escalated
+
+
+def test_an_escalated_private_answer_reaches_the_support_channel_without_its_sources(
+    bot, slack, answer_log, ticket_system
+):
+    before = len(slack.state.messages.get(ALICE_DM, []))
+    send_event(bot, user_message(slack, ALICE_DM, ALICE, SALARY_QUESTION, channel_type="im"))
+    placeholder = wait_for(
+        lambda: next(
+            (
+                m
+                for m in slack.state.messages.get(ALICE_DM, [])[before:]
+                if m.get("bot_id") == BOT_ID
+            ),
+            None,
+        )
+    )
+    update = answer_update(slack, ALICE_DM, placeholder["ts"])
+    assert "85,000" in text_of(update["blocks"])  # Alice's own answer: she is in hr
+    answer_id = next(
+        e["value"]
+        for b in update["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "escalate"
+    )
+    tickets = len(ticket_system.received)
+    send_form(bot, action_body("escalate", answer_id, ALICE, ALICE_DM, placeholder["ts"]))
+    posted = wait_for(
+        lambda: [
+            c.args["text"]
+            for c in slack.state.calls_to("chat.postMessage")
+            if c.args["channel"] == SUPPORT and SALARY_QUESTION in c.args["text"]
+        ]
+    )
+    assert "85,000" not in posted[-1] and "salaries" not in posted[-1].lower()
+    assert "not shown here" in posted[-1]
+    # The ticket system keeps its own permissions: it gets the whole answer.
+    wait_for(lambda: len(ticket_system.received) > tickets)
+    assert "85,000" in json.loads(ticket_system.received[-1][1])["answer"]
 
 
 def test_feedback_buttons_store_a_vote_and_pressing_again_takes_it_back(bot, slack, answer_log):

@@ -9,9 +9,9 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from indexing import readable_by
+from indexing import StoredAnswer, readable_by
 
-from ...escalation import escalate
+from ...escalation import channel_text, escalate
 from ...feedback import record_source_vote
 from ..answering import PLATFORM
 from ..render import answer_blocks, fallback_text
@@ -36,10 +36,7 @@ async def share_answer(
     stored = await asyncio.to_thread(bot.answer_log.get, action["value"])
     if stored is None:
         return
-    audience = await bot.people.channel(channel)
-    given = [*stored.answer.retrieved, *(c.chunk_id for c in stored.answer.citations)]
-    chunk_ids = list(dict.fromkeys(given))
-    if not await asyncio.to_thread(readable_by, bot.store, chunk_ids, audience):
+    if not await readable_in(bot, stored, channel):
         await client.chat_postEphemeral(channel=channel, user=user, text=CANNOT_SHARE)
         return
     posted = await client.chat_postMessage(
@@ -48,6 +45,15 @@ async def share_answer(
         blocks=answer_blocks(stored.answer, stored.id, escalate=bot.escalation is not None),
     )
     await asyncio.to_thread(bot.answer_log.add_message, stored.id, PLATFORM, channel, posted["ts"])
+
+
+async def readable_in(bot: Any, stored: StoredAnswer, channel: str) -> bool:
+    """Whether everyone in `channel` may read every passage the answer was made from (not only
+    the cited ones: the generator saw them all)."""
+    audience = await bot.people.channel(channel)
+    given = [*stored.answer.retrieved, *(c.chunk_id for c in stored.answer.citations)]
+    chunk_ids = list(dict.fromkeys(given))
+    return bool(await asyncio.to_thread(readable_by, bot.store, chunk_ids, audience))
 
 
 async def answer_vote(
@@ -113,7 +119,8 @@ async def hand_to_people(
     if bot.escalation is None:
         return None
 
-    async def post(channel: str, text: str) -> None:
+    async def post(channel: str, stored: StoredAnswer, payload: dict[str, object]) -> None:
+        text = channel_text(payload, await readable_in(bot, stored, channel))
         await client.chat_postMessage(channel=channel, text=text, unfurl_links=False)
 
     try:
