@@ -40,7 +40,6 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 WINDOWS = {"7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
-SETTINGS_KEY = web.AppKey("settings", Settings)
 
 
 def admin_token(settings: Settings) -> str:
@@ -139,7 +138,6 @@ def admin_app(settings: Settings) -> web.Application:
         return web.json_response({"ok": True})
 
     application = web.Application()
-    application[SETTINGS_KEY] = settings
     application.add_routes(
         [
             web.get("/", dashboard),

@@ -307,13 +307,7 @@ def test_the_slash_command_answers_privately_and_can_share_to_the_channel(bot, s
         )
     )
     assert "85,000" in text_of(private["blocks"])  # Alice's own permissions
-    answer_id = next(
-        e["value"]
-        for b in private["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == "share_answer"
-    )
+    answer_id = button_value(private["blocks"], "share_answer")
     # Sharing the HR answer into #general (Bob may not read it) is refused.
     before = len(slack.state.calls_to("chat.postMessage"))
     send_form(bot, action_body("share_answer", answer_id, ALICE, GENERAL, "9.0"))
@@ -336,13 +330,7 @@ def test_the_slash_command_answers_privately_and_can_share_to_the_channel(bot, s
             None,
         )
     )
-    vpn_answer = next(
-        e["value"]
-        for b in public["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == "share_answer"
-    )
+    vpn_answer = button_value(public["blocks"], "share_answer")
     send_form(bot, action_body("share_answer", vpn_answer, BOB, GENERAL, "9.1"))
     shared = wait_for(
         lambda: next(
@@ -357,18 +345,23 @@ def test_the_slash_command_answers_privately_and_can_share_to_the_channel(bot, s
     assert "share_answer" not in text_of(shared["blocks"])
 
 
+def button_value(blocks: list[dict[str, Any]], action_id: str) -> str:
+    """The value of the answer's button `action_id` (the answer id)."""
+    return next(
+        e["value"]
+        for b in blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == action_id
+    )
+
+
 def answered_message(slack: SlackStandIn, bot: str, question: str) -> tuple[str, str]:
     event = mention(slack, GENERAL, BOB, question)
     send_event(bot, event)
     placeholder = placeholder_for(slack, GENERAL, event["ts"])
     update = answer_update(slack, GENERAL, placeholder["ts"])
-    answer_id = next(
-        e["value"]
-        for b in update["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == "feedback_up"
-    )
+    answer_id = button_value(update["blocks"], "feedback_up")
     return placeholder["ts"], answer_id
 
 
@@ -504,13 +497,7 @@ def test_an_escalated_private_answer_reaches_the_support_channel_without_its_sou
     )
     update = answer_update(slack, ALICE_DM, placeholder["ts"])
     assert "85,000" in text_of(update["blocks"])  # Alice's own answer: she is in hr
-    answer_id = next(
-        e["value"]
-        for b in update["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == "escalate"
-    )
+    answer_id = button_value(update["blocks"], "escalate")
     tickets = len(ticket_system.received)
     send_form(bot, action_body("escalate", answer_id, ALICE, ALICE_DM, placeholder["ts"]))
     posted = wait_for(
