@@ -11,6 +11,7 @@ from .access.groups import GroupDirectory
 from .access.model import PUBLIC, PUBLIC_ONLY, Access, Audience, Clause, Principal
 from .answers.answer import Answer, Citation
 from .answers.escalation import escalation_payload, sign_body, verify_signature
+from .answers.freshness import stale_notice, updated_text
 from .answers.log import AnswerLog, FeedbackPair, StoredAnswer
 from .answers.requests import AnswerRequest, RequestRefused, sign_request, verify_request
 from .answers.service import AnswerService, Turn, strip_mentions
@@ -98,6 +99,8 @@ __all__ = [
     "open_vector_store",
     "readable_by",
     "sign_request",
+    "stale_notice",
     "strip_mentions",
+    "updated_text",
     "verify_request",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 
 from . import compose, jobs
 from .access.model import PUBLIC_ONLY, Audience
+from .answers.freshness import stale_notice, updated_text
 from .embedding import models
 from .errors import KnowhereError
 from .settings import Settings
@@ -138,11 +139,17 @@ def ask(
     if as_json:
         _print_json(result.as_dict())
         return
+    now = datetime.now(UTC)
     out.print(result.text, markup=False)
+    notice = stale_notice(result, now)
+    if notice:
+        out.print(f"\n{notice}", markup=False)
     if result.citations:
         out.print("\nSources:")
         for citation in result.citations:
-            out.print(f"  [{citation.number}] {citation.label} — {citation.url}", markup=False)
+            updated = updated_text(citation, now)
+            line = f"  [{citation.number}] {citation.label} — {citation.url}"
+            out.print(f"{line} ({updated})" if updated else line, markup=False)
 
 
 @app.command("eval")

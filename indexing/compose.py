@@ -340,6 +340,7 @@ def build_answer_service(
         top_k=settings.top_k,
         context_tokens=settings.context_tokens,
         min_relevance=threshold,
+        stale_days=settings.stale_days,
     )
 
 

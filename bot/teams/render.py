@@ -13,11 +13,12 @@ links in a message are the citations' own.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from microsoft_agents.activity import Activity, ActivityTypes, Entity
 
-from indexing import Answer
+from indexing import Answer, Citation, stale_notice, updated_text
 
 MAX_CITATIONS = 20
 _MARKUP = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
@@ -43,7 +44,15 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def citation_entity(answer: Answer) -> dict[str, Any]:
+def _abstract(citation: Citation, now: datetime) -> str:
+    """The citation's snippet, after when and by whom its source was last updated."""
+    updated = updated_text(citation, now)
+    if not updated:
+        return _clip(citation.snippet, 160)
+    return _clip(f"{updated[0].upper()}{updated[1:]}. {citation.snippet}", 160)
+
+
+def citation_entity(answer: Answer, now: datetime) -> dict[str, Any]:
     return {
         "type": "https://schema.org/Message",
         "@type": "Message",
@@ -58,7 +67,7 @@ def citation_entity(answer: Answer) -> dict[str, Any]:
                     "@type": "DigitalDocument",
                     "name": _clip(c.label or c.title, 80),
                     "url": c.url if c.url.startswith(("http://", "https://")) else None,
-                    "abstract": _clip(c.snippet, 160),
+                    "abstract": _abstract(c, now),
                 },
             }
             for c in answer.citations[:MAX_CITATIONS]
@@ -66,8 +75,14 @@ def citation_entity(answer: Answer) -> dict[str, Any]:
     }
 
 
-def answer_activity(answer: Answer) -> Activity:
+def answer_activity(answer: Answer, now: datetime | None = None) -> Activity:
+    """The answer as a Teams message; `now` (default: the current time) is what the
+    sources' ages are counted from."""
+    now = now or datetime.now(UTC)
     text = escape(answer.text)
+    notice = stale_notice(answer, now)
+    if notice:
+        text += f"\n\n⚠️ {escape(notice)}"
     if not answer.found and answer.citations:
         closest = (f"- {escape(c.label or c.title)} [{c.number}]" for c in answer.citations)
         text += "\n\n" + "\n".join(closest)
@@ -75,6 +90,6 @@ def answer_activity(answer: Answer) -> Activity:
         type=ActivityTypes.message,
         text=text,
         text_format="markdown",
-        entities=[Entity(**citation_entity(answer))],
+        entities=[Entity(**citation_entity(answer, now))],
         channel_data={"feedbackLoopEnabled": True},
     )

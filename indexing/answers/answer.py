@@ -20,6 +20,9 @@ class Citation:
     doc_id: str
     label: str
     text: str = ""  # the whole passage, kept with the answer log for training pairs
+    updated_at: str = ""  # ISO time its document last changed ("" when the source does not say)
+    updated_by: str = ""  # who changed it last
+    stale: bool = False  # older than KNOWHERE_STALE_DAYS when answered
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class Answer:
     found: bool = True  # False: nothing relevant, the citations are only the closest sources
     embedder: str = ""
     seconds: float | None = None  # how long the asker waited for it
+    stale: bool = False  # found, and every source older than KNOWHERE_STALE_DAYS
 
     def as_shown(self) -> Answer:
         """The answer as its audience sees it: whole passages left out (snippets stay)."""
@@ -51,6 +55,7 @@ class Answer:
             "found": self.found,
             "embedder": self.embedder,
             "seconds": self.seconds,
+            "stale": self.stale,
         }
 
     @classmethod
@@ -66,6 +71,7 @@ class Answer:
             found=bool(data.get("found", True)),
             embedder=data.get("embedder", ""),
             seconds=data.get("seconds"),
+            stale=bool(data.get("stale", False)),
         )
 
 
@@ -83,6 +89,8 @@ def _citation(number: int, hit: Hit) -> Citation:
         doc_id=hit.doc_id,
         label=hit.label,
         text=hit.text,
+        updated_at=hit.updated_at.isoformat() if hit.updated_at else "",
+        updated_by=hit.updated_by,
     )
 
 

@@ -3,7 +3,8 @@
 Transport-neutral: the Slack and Teams adapters, the CLI and the `answers` Celery queue all
 call `AnswerService.ask`. Steps: rewrite a follow-up into a standalone query → hybrid
 retrieval filtered to what the audience may read → passages within a token budget →
-generation that cites sources by number → mentions taken out of the text. When nothing is
+generation that cites sources by number → mentions taken out of the text → sources older
+than `stale_days` marked (an answer made only of them is marked stale). When nothing is
 relevant enough it says so and lists the closest sources instead of guessing.
 """
 
@@ -13,12 +14,14 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Literal
 
 from ..access.model import Audience
 from ..search.retriever import Retriever, SearchResult
 from ..store.chunk import Hit
 from .answer import Answer, build_answer
+from .freshness import mark_stale
 from .generator import Generator, Rewriter
 
 NOT_FOUND = (
@@ -95,6 +98,7 @@ class AnswerService:
     context_tokens: int = 1500
     min_relevance: float = 0.3
     closest: int = 3
+    stale_days: int = 365
 
     def ask(self, question: str, audience: Audience, history: Sequence[Turn] = ()) -> Answer:
         started = time.perf_counter()
@@ -135,6 +139,7 @@ class AnswerService:
         query: str,
         confidence: float | None = None,
     ) -> Answer:
+        result = mark_stale(result, self.stale_days, datetime.now(UTC))
         citations = [
             replace(c, snippet=strip_mentions(c.snippet), title=strip_mentions(c.title))
             for c in result.citations

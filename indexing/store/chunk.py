@@ -47,6 +47,8 @@ class Hit:
     # Cosine similarity of query and chunk (absolute, unlike the fused score); None without one.
     similarity: float | None = None
     access: Access = PUBLIC
+    updated_at: datetime | None = None  # when its document last changed, when the source says
+    updated_by: str = ""  # who changed it last (a Confluence page's last editor)
 
     @property
     def label(self) -> str:

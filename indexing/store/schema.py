@@ -7,6 +7,7 @@ text key, the other properties come back as node metadata).
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from typing import Any
@@ -48,10 +49,12 @@ RETURNED = [
     "source",
     "doc_id",
     "chunk_index",
+    "updated_at",
+    "meta",
     *ACCESS_PROPERTIES,
 ]
 INDEXED_AS = ["content_hash", "chunking"]
-STORED = [*RETURNED, "updated_at", "embedder", "meta", *INDEXED_AS]
+STORED = [*RETURNED, "embedder", *INDEXED_AS]
 # What a chunk records of its document's indexing (read to rebuild that record).
 RECORD = ["doc_id", "source", "chunk_index", *ACCESS_PROPERTIES, "meta", *INDEXED_AS]
 
@@ -241,8 +244,22 @@ def stored_chunk(obj: Any) -> Chunk:
     )
 
 
+def updated_by(meta: str) -> str:
+    """Who last changed a chunk's document, from its metadata JSON: a page's last editor; ""
+    when the source does not say (tickets name people only as pseudonyms) or the JSON cannot
+    be read."""
+    try:
+        fields = json.loads(meta) if meta else {}
+    except ValueError:
+        return ""
+    if not isinstance(fields, dict):
+        return ""
+    return str(fields.get("author") or "")
+
+
 def stored_hit(obj: Any, score: float, similarity: float | None) -> Hit:
     props = obj.properties
+    updated = props.get("updated_at")
     return Hit(
         chunk_id=str(obj.uuid),
         doc_id=str(props.get("doc_id", "")),
@@ -255,4 +272,6 @@ def stored_hit(obj: Any, score: float, similarity: float | None) -> Hit:
         score=score,
         similarity=similarity,
         access=stored_access(props),
+        updated_at=updated if isinstance(updated, datetime) else None,
+        updated_by=updated_by(str(props.get("meta") or "")),
     )

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from indexing import PUBLIC_ONLY, AnswerLog, Audience, GroupDirectory, compose, jobs
+from indexing import (
+    PUBLIC_ONLY,
+    AnswerLog,
+    Audience,
+    GroupDirectory,
+    compose,
+    jobs,
+    stale_notice,
+    updated_text,
+)
 from indexing.answers.service import NOT_FOUND, Turn, strip_mentions
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -55,6 +67,30 @@ def test_instructions_and_mentions_inside_documents_do_not_reach_the_answer(serv
         assert mention not in answer.text
         assert mention not in " ".join(c.snippet for c in answer.citations)
     assert "Orion" in rendered
+
+
+def test_each_source_says_when_it_changed_and_an_answer_from_old_pages_says_so(
+    settings, company_kb
+):
+    three_years_ago = time.time() - 3 * 365 * 86400
+    os.utime(company_kb / "hr" / "vacation.md", (three_years_ago, three_years_ago))
+    jobs.index_folder(settings, company_kb)
+    with compose.connect_weaviate(settings) as client:
+        service = compose.build_answer_service(client, settings)
+        old = service.ask("How many days of paid vacation do employees get?", PUBLIC_ONLY)
+        fresh = service.ask("What is the office printer called?", PUBLIC_ONLY)
+    now = datetime.now(UTC)
+
+    vacation = [c for c in old.citations if c.doc_id == "kb:hr/vacation.md"]
+    assert vacation and all(c.stale for c in vacation)
+    assert updated_text(vacation[0], now) == "updated 3 years ago · may be out of date"
+    assert old.stale == all(c.stale for c in old.citations)
+    if old.stale:
+        assert "Every source of this answer is old" in stale_notice(old, now)
+
+    printers = next(c for c in fresh.citations if c.doc_id == "kb:it/printers.md")
+    assert not printers.stale and not fresh.stale and stale_notice(fresh, now) == ""
+    assert updated_text(printers, now).endswith("ago")  # the file's time: minutes ago
 
 
 def test_nothing_relevant_says_so_and_lists_the_closest_sources(service):

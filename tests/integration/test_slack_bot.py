@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -223,6 +224,7 @@ def test_a_mention_gets_a_placeholder_then_a_cited_answer_in_its_thread(bot, sla
     shown = text_of(update["blocks"])
     assert "28 days" in shown and "[1]" in shown
     assert "vacation.md|" in shown  # a numbered citation linking to the source
+    assert re.search(r"\\n_updated [a-z0-9 ,]+ ago_", shown)  # when the source last changed
     assert all(len(b["text"]["text"]) <= 3000 for b in update["blocks"] if b["type"] == "section")
     assert len(update["blocks"]) <= 50
 

@@ -190,6 +190,15 @@ def test_a_space_is_synced_searchable_and_kept_current(settings, confluence, tmp
     assert "No results" in knowhere(env, "search", "how do I deploy billing to prod").stdout
     assert search.returncode == 0, search.stderr
     assert "Deploy guide" in search.stdout.splitlines()[0]
+    # Each cited page says when and by whom it last changed. The space was last edited in
+    # January 2024, longer ago than KNOWHERE_STALE_DAYS (365): the answer says it is old.
+    asked = knowhere(
+        {**env, **groups}, "ask", "how do I deploy billing to prod", "--as", "bob@northwind.example"
+    )
+    assert asked.returncode == 0, asked.stderr
+    shown = " ".join(asked.stdout.split())
+    assert "ago by Ada Admin · may be out of date)" in shown
+    assert "Every source of this answer is old" in shown
 
     docs = chunks_by_doc(config)
     guide = next(c for cs in docs.values() for c in cs if c.title == "Deploy guide")

@@ -60,10 +60,12 @@ SURFACE = {
     "open_vector_store",
     "readable_by",
     "sign_request",
+    "stale_notice",
     "escalation_payload",
     "sign_body",
     "verify_signature",
     "strip_mentions",
+    "updated_text",
     "verify_request",
 }
 
