@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -13,12 +14,14 @@ import typer
 from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
 
 from . import compose, jobs
 from .access.model import PUBLIC_ONLY, Audience
 from .answers.freshness import stale_notice, updated_text
 from .embedding import models
 from .errors import KnowhereError
+from .insights.outcomes import OUTCOMES
 from .settings import Settings
 from .sources.sources_file import load_sources
 from .store.chunk_store import SearchMode
@@ -33,6 +36,8 @@ embedder_app = typer.Typer(help="Fine-tuned embedders: train, list, promote, rol
 app.add_typer(embedder_app, name="embedder")
 sources_app = typer.Typer(help="Confluence spaces and ticket exports: list, sync, status.")
 app.add_typer(sources_app, name="sources")
+report_app = typer.Typer(help="Reports on the answers given: how they ended.")
+app.add_typer(report_app, name="report")
 db_app = typer.Typer(
     help="The SQL database's schema: its revision, and migrations to this version."
 )
@@ -178,19 +183,34 @@ def tune() -> None:
     _print_json(asdict(jobs.tune_alpha(_settings())))
 
 
+OUTCOME_HEADINGS = ("👍", "👎", "escalated", "no signal")  # in the order of OUTCOMES
+SINCE_HELP = "How far back: 30d, 12h, 2w… or ISO 8601 (P2W)"
+
+
+_SHORT_DURATION = re.compile(r"(\d+)([smhdw])", re.IGNORECASE)
+
+
+def _window(since: str) -> timedelta:
+    """A window such as 30d, 12h, 90m or 2w, or any duration pydantic reads (P2W, 1:00:00)."""
+    short = _SHORT_DURATION.fullmatch(since.strip())
+    if short:  # as ISO 8601: days and weeks in the date part, the rest after T
+        number, unit = short.group(1), short.group(2).upper()
+        since = f"P{number}{unit}" if unit in "DW" else f"PT{number}{unit}"
+    try:
+        return TypeAdapter(timedelta).validate_python(since)
+    except ValidationError:
+        raise typer.BadParameter(f"'{since}' is not a duration such as 30d or P2W") from None
+
+
 @app.command("gaps")
 def knowledge_gaps(
-    since: Annotated[str, typer.Option(help="How far back: 30d, 12h… or ISO 8601 (P2W)")] = "30d",
+    since: Annotated[str, typer.Option(help=SINCE_HELP)] = "30d",
     min_size: Annotated[int, typer.Option(help="Questions a topic needs to be a gap")] = 2,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     as_csv: Annotated[bool, typer.Option("--csv")] = False,
 ) -> None:
     """What people asked that the documents could not answer, grouped by topic."""
-    try:
-        window = TypeAdapter(timedelta).validate_python(since)
-    except ValidationError:
-        raise typer.BadParameter(f"'{since}' is not a duration such as 30d or P2W") from None
-    report = jobs.knowledge_gaps(_settings(), window, min_size=min_size)
+    report = jobs.knowledge_gaps(_settings(), _window(since), min_size=min_size)
     if as_json:
         sys.stdout.write(report.to_json() + "\n")
         return
@@ -213,6 +233,37 @@ def knowledge_gaps(
         for source in gap.sources:
             owner = f"  [{source.owner}]" if source.owner else ""
             out.print(f"   closest: {source.title}{owner}", markup=False)
+
+
+@report_app.command("outcomes")
+def report_outcomes(
+    since: Annotated[str, typer.Option(help=SINCE_HELP)] = "30d",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv")] = False,
+) -> None:
+    """How answers ended — 👍, 👎, escalated or no signal — per channel and per week."""
+    report = jobs.outcomes(_settings(), _window(since))
+    if as_json:
+        sys.stdout.write(report.to_json() + "\n")
+        return
+    if as_csv:
+        sys.stdout.write(report.to_csv())
+        return
+    total = report.total
+    out.print(
+        f"{total.answers} answers since {report.since:%Y-%m-%d %H:%M}; no signal is never "
+        "counted as resolved",
+        markup=False,
+    )
+    for title, rows in (("Per channel", report.channels), ("Per week (from Monday)", report.weeks)):
+        table = Table(title=title, title_justify="left")
+        table.add_column(title.split()[1].title())
+        for heading in ("answers", *OUTCOME_HEADINGS):
+            table.add_column(heading, justify="right")
+        for row in [*rows, total]:
+            shares = (f"{row.shares[o]:.0%}" for o in OUTCOMES)
+            table.add_row(row.group, str(row.answers), *shares)
+        out.print(table)
 
 
 @app.command("admin")

@@ -25,6 +25,7 @@ from .insights import dashboard as dashboards
 from .insights import gaps
 from .insights.dashboard import Dashboard
 from .insights.digest import digest_message
+from .insights.outcomes import OutcomeReport, outcome_report
 from .learning import loop
 from .learning.cleanup import Cleanup
 from .learning.loop import TrainOutcome
@@ -304,6 +305,17 @@ def knowledge_gaps(
     return gaps.find_gaps(
         asked, vectors, owners, low, start, until, embedder.version, distance, min_size, min_share
     )
+
+
+def outcomes(
+    settings: Settings, since: timedelta = timedelta(days=30), now: datetime | None = None
+) -> OutcomeReport:
+    """How the answers of the last `since` ended, per channel and per week."""
+    until = now or datetime.now(UTC)
+    start = until - since
+    with closing(compose.open_answer_log(settings)) as answer_log:
+        answers = [a for a in answer_log.signals_since(start) if gaps.aware(a.at) <= until]
+    return outcome_report(answers, start, until)
 
 
 def post_gaps_digest(settings: Settings, since: timedelta = timedelta(days=7)) -> dict[str, object]:

@@ -40,6 +40,17 @@ def bot_env(settings: Settings, **extra: str) -> dict[str, str]:
     return env
 
 
+def knowhere(env: dict[str, str], *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """The `knowhere` CLI as a user runs it, in its own process."""
+    return subprocess.run(
+        [sys.executable, "-m", "indexing.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 60, interval: float = 0.1) -> Any:
     """The predicate's first truthy value, polled every `interval` seconds until `timeout`."""
     deadline = time.monotonic() + timeout

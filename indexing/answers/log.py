@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    case,
     func,
     select,
     update,
@@ -166,6 +167,21 @@ class VoteStat:
 
     at: datetime
     label: int
+
+
+@dataclass(frozen=True)
+class AnswerSignals:
+    """What became of one answer: where it was given, its active votes on the whole answer
+    (votes on one source are about that source, not the answer) and whether it went to
+    people."""
+
+    answer_id: str
+    platform: str
+    conversation: str
+    at: datetime
+    ups: int
+    downs: int
+    escalated: bool
 
 
 @dataclass(frozen=True)
@@ -410,6 +426,48 @@ class AnswerLog(SqlStore):
                 .order_by(FeedbackRow.created_at)
             ).all()
         return [VoteStat(at, label) for at, label in rows]
+
+    def signals_since(self, since: datetime) -> list[AnswerSignals]:
+        """Every answer given since `since`, oldest first, with what became of it."""
+        votes = (
+            select(
+                FeedbackRow.answer_id,
+                func.sum(case((FeedbackRow.label > 0, 1), else_=0)).label("ups"),
+                func.sum(case((FeedbackRow.label < 0, 1), else_=0)).label("downs"),
+            )
+            .where(FeedbackRow.withdrawn_at.is_(None), FeedbackRow.passage.is_(None))
+            .group_by(FeedbackRow.answer_id)
+            .subquery()
+        )
+        escalated = select(EscalationRow.answer_id).distinct().subquery()
+        with self._session() as session:
+            rows = session.execute(
+                select(
+                    AnswerRow.id,
+                    AnswerRow.platform,
+                    AnswerRow.conversation,
+                    AnswerRow.created_at,
+                    votes.c.ups,
+                    votes.c.downs,
+                    escalated.c.answer_id,
+                )
+                .outerjoin(votes, votes.c.answer_id == AnswerRow.id)
+                .outerjoin(escalated, escalated.c.answer_id == AnswerRow.id)
+                .where(AnswerRow.created_at >= since)
+                .order_by(AnswerRow.created_at, AnswerRow.id)
+            ).all()
+        return [
+            AnswerSignals(
+                row.id,
+                row.platform,
+                row.conversation,
+                row.created_at,
+                int(row.ups or 0),
+                int(row.downs or 0),
+                row.answer_id is not None,
+            )
+            for row in rows
+        ]
 
     def asked_since(self, since: datetime, low_confidence: float) -> list[AskedAnswer]:
         """Every answer since `since`, oldest first. The sources are read for those that went

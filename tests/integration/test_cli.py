@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from processes import knowhere
 
 from indexing import compose
 from indexing.infra.local_services import free_port, free_port_block, port_open
@@ -24,16 +25,6 @@ QUERIES = """\
 {"_id": "q2", "text": "How many vacation days do I get?"}
 {"_id": "q3", "text": "My laptop was stolen, who do I tell?"}
 """
-
-
-def knowhere(env: dict[str, str], *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "indexing.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def test_index_then_search_and_ask_from_the_command_line(settings_env, knowledge_base):

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import REPO
-from processes import bot_env, running_bot, wait_for
+from processes import bot_env, knowhere, running_bot, wait_for
 from scrape import scrape, value
 from standins.slack_standin import (
     BOT_ID,
@@ -42,6 +42,7 @@ GENERAL, HR_CHANNEL, ALICE_DM = "CGENERAL", "CHRTEAM", "DALICE"
 ALICE, BOB = "UALICE", "UBOB"
 SALARY_QUESTION = "What is the salary band for software engineers?"
 SUPPORT = "CSUPPORT"  # the escalation channel
+PROJECTS = "CPROJECTS"  # a channel of its own for the outcomes report
 WEBHOOK_SECRET = "webhook-secret-4c1d"
 
 
@@ -85,6 +86,7 @@ def slack() -> Iterator[SlackStandIn]:
         state.channels[HR_CHANNEL] = [ALICE, BOT_USER]
         state.channels[ALICE_DM] = [ALICE, BOT_USER]
         state.channels[SUPPORT] = [BOB, BOT_USER]  # the support team: not in hr
+        state.channels[PROJECTS] = [ALICE, BOB, BOT_USER]
         yield standin
 
 
@@ -358,22 +360,24 @@ def button_value(blocks: list[dict[str, Any]], action_id: str) -> str:
     )
 
 
-def answered_message(slack: SlackStandIn, bot: str, question: str) -> tuple[str, str]:
-    event = mention(slack, GENERAL, BOB, question)
+def answered_message(
+    slack: SlackStandIn, bot: str, question: str, channel: str = GENERAL
+) -> tuple[str, str]:
+    event = mention(slack, channel, BOB, question)
     send_event(bot, event)
-    placeholder = placeholder_for(slack, GENERAL, event["ts"])
-    update = answer_update(slack, GENERAL, placeholder["ts"])
+    placeholder = placeholder_for(slack, channel, event["ts"])
+    update = answer_update(slack, channel, placeholder["ts"])
     answer_id = button_value(update["blocks"], "feedback_up")
     return placeholder["ts"], answer_id
 
 
-def reaction(kind: str, name: str, user: str, ts: str) -> dict[str, Any]:
+def reaction(kind: str, name: str, user: str, ts: str, channel: str = GENERAL) -> dict[str, Any]:
     return {
         "type": kind,
         "user": user,
         "reaction": name,
         "item_user": BOT_USER,
-        "item": {"type": "message", "channel": GENERAL, "ts": ts},
+        "item": {"type": "message", "channel": channel, "ts": ts},
         "event_ts": str(time.time()),
     }
 
@@ -514,6 +518,46 @@ def test_an_escalated_private_answer_reaches_the_support_channel_without_its_sou
     # The ticket system keeps its own permissions: it gets the whole answer.
     wait_for(lambda: len(ticket_system.received) > tickets)
     assert "85,000" in json.loads(ticket_system.received[-1][1])["answer"]
+
+
+def test_the_outcomes_report_counts_each_answer_once_and_no_signal_never_as_resolved(
+    bot, bot_settings, slack, answer_log, ticket_system
+):
+    questions = [
+        "How many vacation days do I get?",
+        "How do I connect to the VPN?",
+        "Who do I tell when my laptop is stolen?",
+        "What is the office printer called?",
+        "How do I submit an expense report?",
+    ]
+    answered = [answered_message(slack, bot, q, PROJECTS) for q in questions]
+    (liked, _), (disliked, disliked_id), (escalated, escalated_id), (withdrawn, _), _ = answered
+    send_event(bot, reaction("reaction_added", "+1", ALICE, liked, PROJECTS))
+    send_form(bot, action_body("feedback_down", disliked_id, ALICE, PROJECTS, disliked))
+    send_event(bot, reaction("reaction_added", "+1", ALICE, escalated, PROJECTS))
+    send_form(bot, action_body("escalate", escalated_id, BOB, PROJECTS, escalated))
+    send_event(bot, reaction("reaction_added", "+1", ALICE, withdrawn, PROJECTS))
+    send_event(bot, reaction("reaction_removed", "+1", ALICE, withdrawn, PROJECTS))
+    # A 👍 on one source says that source helped, not that the answer did.
+    send_form(bot, overflow_body("source_vote", f"{disliked_id}:1:up", BOB, PROJECTS, disliked))
+    wait_for(lambda: answer_log.escalated_by(escalated_id, BOB))
+
+    def channel_row() -> dict[str, Any] | None:
+        done = knowhere(bot_env(bot_settings), "report", "outcomes", "--since", "1h", "--json")
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        row = next(r for r in report["channels"] if r["group"] == f"slack:{PROJECTS}")
+        wanted = {"helpful": 1, "not_helpful": 1, "escalated": 1, "no_signal": 2}
+        return row if row["counts"] == wanted else None
+
+    row = wait_for(channel_row, timeout=60, interval=1)
+    assert row["answers"] == 5 and row["shares"]["no_signal"] == 0.4
+    table = knowhere(bot_env(bot_settings), "report", "outcomes", "--since", "1h")
+    assert table.returncode == 0 and f"slack:{PROJECTS}" in table.stdout
+    assert "no signal is never counted as resolved" in table.stdout
+    csv_lines = knowhere(bot_env(bot_settings), "report", "outcomes", "--csv").stdout.splitlines()
+    assert csv_lines[0].startswith("by,group,answers,helpful,not_helpful,escalated,no_signal")
+    assert any(line.startswith(f"channel,slack:{PROJECTS},5,1,1,1,2,") for line in csv_lines)
 
 
 def test_feedback_buttons_store_a_vote_and_pressing_again_takes_it_back(bot, slack, answer_log):

@@ -10,14 +10,12 @@ import gc
 import json
 import re
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
-from processes import bot_env, celery_worker, wait_for
+from processes import bot_env, celery_worker, knowhere, wait_for
 from pydantic import SecretStr
 from standins.confluence_standin import EMAIL, TOKEN, ConfluenceStandIn, generate_space
 
@@ -135,17 +133,6 @@ def write_sources(path: Path, site_url: str, spaces: str = "[ENG]", **extra: str
     ]
     path.write_text("\n".join(lines) + "\n")
     return path
-
-
-def knowhere(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """The `knowhere` CLI as a user runs it, in its own process."""
-    return subprocess.run(
-        [sys.executable, "-m", "indexing.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def with_sources(settings: Settings, sources: Path, **changes: object) -> Settings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -12,7 +13,7 @@ import pytest
 from processes import bot_env, running_bot, wait_for
 from standins.teams_standin import APP_ID, TeamsStandIn, activity
 
-from indexing import AnswerLog, Settings
+from indexing import AnswerLog, Settings, jobs
 from indexing.infra.local_services import free_port
 
 SALARY_QUESTION = "What is the salary band for software engineers?"
@@ -180,7 +181,7 @@ def answered(bot: str, teams: TeamsStandIn, question: str) -> tuple[str, str]:
     return message.id, body["id"]
 
 
-def test_like_and_dislike_with_text_become_pairs(bot, teams, answer_log):
+def test_like_and_dislike_with_text_become_pairs(bot, teams, answer_log, company_settings):
     message_id, _ = answered(bot, teams, "Who do I tell when my laptop is stolen?")
     answer_id = answer_log.answer_for_message("teams", ALICE_CHAT, message_id)
     assert answer_id
@@ -211,6 +212,10 @@ def test_like_and_dislike_with_text_become_pairs(bot, teams, answer_log):
         ("aad-carol", -1, "old"),
     }
     assert all(p.passage and p.query for p in pairs)
+    # One like, one dislike: the outcomes report counts the answer as not helpful, once.
+    report = jobs.outcomes(company_settings, timedelta(hours=1))
+    chat = next(r for r in report.channels if r.group == f"teams:{ALICE_CHAT}")
+    assert chat.counts["not_helpful"] >= 1 and sum(chat.counts.values()) == chat.answers
 
 
 def test_a_like_reaction_is_a_pair_and_removing_it_withdraws_it(bot, teams, answer_log):

@@ -17,14 +17,25 @@ def source(number: int, days_old: float | None, by: str = "", naive: bool = Fals
     if naive and when:
         when = when.removesuffix("+00:00")
     return Citation(
-        number, f"Page {number}", f"https://wiki/{number}", "", "…", f"c{number}", f"kb:{number}",
-        f"Page {number}", updated_at=when, updated_by=by,
-    )  # fmt: skip
+        number,
+        f"Page {number}",
+        f"https://wiki/{number}",
+        "",
+        "…",
+        f"c{number}",
+        f"kb:{number}",
+        f"Page {number}",
+        updated_at=when,
+        updated_by=by,
+    )
 
 
 def answer(*citations: Citation, found: bool = True) -> Answer:
-    return mark_stale(Answer("q?", "It is so [1].", list(citations), "extractive", found=found),
-                      stale_days=365, now=NOW)  # fmt: skip
+    return mark_stale(
+        Answer("q?", "It is so [1].", list(citations), "extractive", found=found),
+        stale_days=365,
+        now=NOW,
+    )
 
 
 def test_a_source_says_how_long_ago_and_by_whom_it_was_updated():
@@ -56,7 +67,10 @@ def test_an_answer_built_only_from_stale_sources_says_so():
         "it may be out of date."
     )
     blocks = answer_blocks(shown, "a1", now=NOW)
-    assert blocks[1] == {"type": "context", "elements": [{"type": "mrkdwn", "text": f":warning: {notice}"}]}  # fmt: skip
+    assert blocks[1] == {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": f":warning: {notice}"}],
+    }
     assert ":warning: _updated 2 years ago · may be out of date_" in blocks[3]["text"]["text"]
     teams = answer_activity(shown, NOW)
     assert "⚠️ Every source of this answer is old" in teams.text
