@@ -42,7 +42,13 @@ log = logging.getLogger("knowhere.bot")
 
 
 class AnswerRunner(Protocol):
-    async def ask(self, question: str, audience: Audience, history: Sequence[Turn]) -> Answer: ...
+    async def ask(
+        self,
+        question: str,
+        audience: Audience,
+        history: Sequence[Turn],
+        asker: Audience | None = None,
+    ) -> Answer: ...
 
 
 class InlineRunner:
@@ -56,10 +62,16 @@ class InlineRunner:
         self.service = service
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="answer")
 
-    async def ask(self, question: str, audience: Audience, history: Sequence[Turn]) -> Answer:
+    async def ask(
+        self,
+        question: str,
+        audience: Audience,
+        history: Sequence[Turn],
+        asker: Audience | None = None,
+    ) -> Answer:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
-            self.pool, self.service.ask, question, audience, list(history)
+            self.pool, self.service.ask, question, audience, list(history), asker
         )
 
 
@@ -79,10 +91,17 @@ class CeleryRunner:
             task_serializer="json", result_serializer="json", accept_content=["json"]
         )
 
-    async def ask(self, question: str, audience: Audience, history: Sequence[Turn]) -> Answer:
+    async def ask(
+        self,
+        question: str,
+        audience: Audience,
+        history: Sequence[Turn],
+        asker: Audience | None = None,
+    ) -> Answer:
+        request = AnswerRequest(question, audience, list(history), asker)
         result = self.app.send_task(
             queues.ANSWER,
-            args=[sign_request(self.key, AnswerRequest(question, audience, list(history)))],
+            args=[sign_request(self.key, request)],
             queue=queues.ANSWERS,
             expires=ANSWER_TIMEOUT_S,  # nobody waits for an answer after that
             argsrepr="[<signed answer request>]",  # what workers log: never the question
@@ -103,10 +122,16 @@ class MeasuredRunner:
         self.surface = surface
         self.log_questions = log_questions
 
-    async def ask(self, question: str, audience: Audience, history: Sequence[Turn]) -> Answer:
+    async def ask(
+        self,
+        question: str,
+        audience: Audience,
+        history: Sequence[Turn],
+        asker: Audience | None = None,
+    ) -> Answer:
         started = time.perf_counter()
         try:
-            answer = await self.runner.ask(question, audience, history)
+            answer = await self.runner.ask(question, audience, history, asker)
         except Exception as err:
             ANSWER_OUTCOMES.labels(self.surface, "failed").inc()
             if isinstance(err, ServiceUnavailable):

@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from indexing import Turn
 
-from .render import SEARCHING, answer_blocks, fallback_text
+from .render import MORE_OFFER, SEARCHING, answer_blocks, fallback_text, more_offer_blocks
 
 if TYPE_CHECKING:
     from .app import SlackBot
@@ -65,11 +65,12 @@ async def answer_in_channel(
         return
     placeholder = await client.chat_postMessage(channel=channel, thread_ts=thread, text=SEARCHING)
     try:
-        audience = await (bot.people.person(user) if direct else bot.people.channel(channel))
+        asker = await bot.people.person(user)
+        audience = asker if direct else await bot.people.channel(channel)
         turns: list[Turn] = []
         if thread and thread != event["ts"]:
             turns = await history(client, channel, thread, {event["ts"], placeholder["ts"]})
-        answer = await bot.runner.ask(question, audience, turns)
+        answer = await bot.runner.ask(question, audience, turns, None if direct else asker)
         answer_id = await asyncio.to_thread(
             bot.answer_log.record, answer, PLATFORM, channel, user, thread, placeholder["ts"]
         )
@@ -79,6 +80,14 @@ async def answer_in_channel(
             text=fallback_text(answer),
             blocks=answer_blocks(answer, answer_id, escalate=bot.escalation is not None),
         )
+        if answer.more:  # the asker may read more: offered to them alone
+            await client.chat_postEphemeral(
+                channel=channel,
+                user=user,
+                thread_ts=thread,
+                text=MORE_OFFER,
+                blocks=more_offer_blocks(answer_id),
+            )
     except Exception:
         log.exception("answering in %s failed", channel)
         await client.chat_update(channel=channel, ts=placeholder["ts"], text=SORRY)

@@ -101,6 +101,22 @@ def answer_blocks(
     return blocks[: BLOCK_LIMIT - len(tail)] + tail
 
 
+MORE_LABEL = "More from sources only you can see"
+MORE_OFFER = (
+    "I found more in sources that not everyone here may read. Only you can see this message "
+    "and the answer it gives you."
+)
+
+
+def more_offer_blocks(answer_id: str) -> list[Block]:
+    """What only the asker sees under a channel answer when they may read more: the offer of
+    a private answer (it names no source: it only says there is more)."""
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": MORE_OFFER}},
+        {"type": "actions", "elements": [_button("more_answer", MORE_LABEL, answer_id)]},
+    ]
+
+
 def _context(mrkdwn: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn}]}
 

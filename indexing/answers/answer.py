@@ -38,6 +38,7 @@ class Answer:
     embedder: str = ""
     seconds: float | None = None  # how long the asker waited for it
     stale: bool = False  # found, and every source older than KNOWHERE_STALE_DAYS
+    more: bool = False  # the asker may read relevant sources this answer's audience may not
 
     def as_shown(self) -> Answer:
         """The answer as its audience sees it: whole passages left out (snippets stay)."""
@@ -56,6 +57,7 @@ class Answer:
             "embedder": self.embedder,
             "seconds": self.seconds,
             "stale": self.stale,
+            "more": self.more,
         }
 
     @classmethod
@@ -72,6 +74,7 @@ class Answer:
             embedder=data.get("embedder", ""),
             seconds=data.get("seconds"),
             stale=bool(data.get("stale", False)),
+            more=bool(data.get("more", False)),
         )
 
 

@@ -33,6 +33,7 @@ class AnswerRequest:
     question: str
     audience: Audience
     history: list[Turn]
+    asker: Audience | None = None  # in a channel: the person who asked (see AnswerService.ask)
 
 
 def _mac(key: bytes, body: dict[str, Any]) -> str:
@@ -46,6 +47,7 @@ def sign_request(key: bytes, request: AnswerRequest, now: float | None = None) -
         "question": request.question,
         "audience": request.audience.to_dict(),
         "history": [{"role": t.role, "text": t.text} for t in request.history],
+        "asker": request.asker.to_dict() if request.asker is not None else None,
         "issued_at": round(now if now is not None else time.time(), 3),
     }
     return {**body, "signature": _mac(key, body)}
@@ -67,4 +69,5 @@ def verify_request(
         str(body["question"]),
         Audience.from_dict(body["audience"]),
         [Turn(t["role"], t["text"]) for t in body["history"]],
+        Audience.from_dict(body["asker"]) if body.get("asker") is not None else None,
     )

@@ -100,12 +100,26 @@ class AnswerService:
     closest: int = 3
     stale_days: int = 365
 
-    def ask(self, question: str, audience: Audience, history: Sequence[Turn] = ()) -> Answer:
+    def ask(
+        self,
+        question: str,
+        audience: Audience,
+        history: Sequence[Turn] = (),
+        asker: Audience | None = None,
+    ) -> Answer:
+        """The answer for `audience`. With `asker` (the person who asked in a channel), the
+        answer also says whether they may read relevant sources the audience may not: `more`,
+        for a private answer they can ask for (it says nothing about what those sources are)."""
         started = time.perf_counter()
-        answer = self._answer(question, audience, history)
+        answer, found = self._answer(question, audience, history)
+        if asker is not None:
+            more = self._more_for(asker, audience, answer.standalone_query, found)
+            answer = replace(answer, more=more)
         return replace(answer, seconds=round(time.perf_counter() - started, 4))
 
-    def _answer(self, question: str, audience: Audience, history: Sequence[Turn]) -> Answer:
+    def _answer(
+        self, question: str, audience: Audience, history: Sequence[Turn]
+    ) -> tuple[Answer, SearchResult]:
         question = question.strip()
         rewriter = self.generator if hasattr(self.generator, "rewrite") else None
         query, to_answer = standalone_query(question, history, rewriter)  # type: ignore[arg-type]
@@ -114,15 +128,27 @@ class AnswerService:
         confidence = max((h.similarity for h in hits if h.similarity is not None), default=None)
         if not hits:
             nothing = Answer(question, NOTHING_AT_ALL, [], self.generator.name)
-            return self._finish(nothing, found, query)
+            return self._finish(nothing, found, query), found
         if confidence is not None and confidence < self.min_relevance:
             closest = build_answer(query, "", hits[: self.closest], self.generator.name)
             result = replace(closest, question=question, text=NOT_FOUND, found=False)
-            return self._finish(result, found, query, confidence)
+            return self._finish(result, found, query, confidence), found
         passages = within_budget(hits, self.context_tokens, self.count_tokens)
         text = self.generator.generate(to_answer, passages, found.query)
         result = build_answer(question, text, passages, self.generator.name)
-        return self._finish(result, found, query, confidence)
+        return self._finish(result, found, query, confidence), found
+
+    def _more_for(
+        self, asker: Audience, audience: Audience, query: str, found: SearchResult
+    ) -> bool:
+        """Whether `asker`'s own search for `query` (embedded once, by the first search) finds
+        relevant hits that not all of `audience` may read."""
+        theirs = self.retriever.search(query, self.top_k, asker, embedded=found.query)
+        return any(
+            not audience.may_read(h.access)
+            and (h.similarity is None or h.similarity >= self.min_relevance)
+            for h in theirs.hits
+        )
 
     def retrieve(self, query: str, audience: Audience) -> SearchResult:
         """Hits every member of `audience` may read: filtered in Weaviate, checked again."""

@@ -74,16 +74,22 @@ class Retriever:
         audience: Audience = PUBLIC_ONLY,
         mode: SearchMode = "hybrid",
         alpha: float | None = None,
+        embedded: EmbeddedQuery | None = None,
     ) -> SearchResult:
         """The `top_k` best chunks every member of `audience` may read: filtered in Weaviate,
-        and checked again here."""
+        and checked again here. `embedded` (the same query, embedded by an earlier search) is
+        used when the serving model made it, instead of embedding the query again."""
         store, embedder = self.current()
         if alpha is None:
             alpha = self.alpha_for(store)
         query = query.strip()
         if not query:
             return SearchResult([], embedder.version)
-        embedded = None if mode == "bm25" else embedder.embed_query(query)
+        reusable = embedded and embedded.text == query and embedded.embedder == embedder.version
+        if mode == "bm25":
+            embedded = None
+        elif not reusable:
+            embedded = embedder.embed_query(query)
         # Exact terms are looked up whenever the question was asked with its words (hybrid or
         # BM25), also when the collection's α makes the hybrid query a vector one.
         with_words = mode != "vector"

@@ -272,6 +272,61 @@ def test_a_restricted_page_never_reaches_a_channel_where_someone_may_not_read_it
     assert "salaries.md" not in shown and "85,000" not in shown
 
 
+def ephemerals_to(slack: SlackStandIn, user: str, since: int) -> list[dict[str, Any]]:
+    return [
+        c.args for c in slack.state.calls_to("chat.postEphemeral")[since:] if c.args["user"] == user
+    ]
+
+
+def test_the_asker_alone_gets_more_from_sources_only_they_can_see(bot, slack, answer_log):
+    ephemerals = len(slack.state.calls_to("chat.postEphemeral"))
+    event = mention(slack, GENERAL, ALICE, SALARY_QUESTION)  # Bob may not read salaries.md
+    send_event(bot, event)
+    placeholder = placeholder_for(slack, GENERAL, event["ts"])
+    channel_answer = answer_update(slack, GENERAL, placeholder["ts"])
+    assert "85,000" not in text_of(channel_answer["blocks"])
+    assert "more_answer" not in text_of(channel_answer["blocks"])  # the channel sees no offer
+
+    offer = wait_for(lambda: ephemerals_to(slack, ALICE, ephemerals))[-1]
+    assert offer["thread_ts"] == event["ts"] and "salar" not in text_of(offer["blocks"]).lower()
+    answer_id = button_value(offer["blocks"], "more_answer")
+    assert answer_id == button_value(channel_answer["blocks"], "feedback_up")
+
+    # Bob cannot open it (a forged click): he is told so and sees nothing of the page.
+    send_form(bot, action_body("more_answer", answer_id, BOB, GENERAL, placeholder["ts"]))
+    refused = wait_for(lambda: ephemerals_to(slack, BOB, ephemerals))[-1]
+    assert "Only the person who asked" in refused["text"] and "85,000" not in json.dumps(refused)
+
+    send_form(bot, action_body("more_answer", answer_id, ALICE, GENERAL, placeholder["ts"]))
+    private = wait_for(
+        lambda: [
+            e
+            for e in ephemerals_to(slack, ALICE, ephemerals)
+            if e.get("blocks") and "85,000" in text_of(e["blocks"])
+        ]
+    )[-1]
+    assert private["channel"] == GENERAL and private["thread_ts"] == event["ts"]
+    assert "share_answer" not in text_of(private["blocks"])
+    private_id = button_value(private["blocks"], "feedback_up")
+    stored = answer_log.get(private_id)
+    assert stored is not None and stored.asker == ALICE and stored.conversation == GENERAL
+
+    # Nothing restricted reached the channel: not its messages, their edits, or the thread.
+    for method in ("chat.postMessage", "chat.update"):
+        for call in slack.state.calls_to(method):
+            if call.args["channel"] == GENERAL:
+                assert "85,000" not in json.dumps(call.args)
+    assert all("85,000" not in m.get("text", "") for m in slack.state.messages[GENERAL])
+
+    # Bob asking the same sees no offer: he may not read more than the channel.
+    before_bob = len(slack.state.calls_to("chat.postEphemeral"))
+    event = mention(slack, GENERAL, BOB, SALARY_QUESTION)
+    send_event(bot, event)
+    answer_update(slack, GENERAL, placeholder_for(slack, GENERAL, event["ts"])["ts"])
+    time.sleep(1)
+    assert not [e for e in ephemerals_to(slack, BOB, before_bob) if e.get("blocks")]
+
+
 def test_a_follow_up_in_an_answered_thread_needs_no_mention(bot, slack):
     first = mention(slack, GENERAL, BOB, "How many days of paid vacation do employees get?")
     send_event(bot, first)

@@ -144,6 +144,12 @@ def test_bots_can_have_answers_computed_by_workers_on_the_answers_queue(
     assert alice.embedder.startswith("all-MiniLM-L6-v2@")
     # The result backend holds what the asker is shown: snippets, never whole passages.
     assert all(c.snippet and not c.text for c in alice.citations)
+    # Asked by Alice in a channel with Bob: the answer is Bob's, and says Alice may read more.
+    both = Audience.of([groups.principal(f"{n}@northwind.example") for n in ("alice", "bob")])
+    alice_alone = Audience.of([groups.principal("alice@northwind.example")])
+    in_channel = asyncio.run(runner.ask(question, both, [], alice_alone))
+    assert "kb:hr/salaries.md" not in {c.doc_id for c in in_channel.citations}
+    assert in_channel.more and not bob.more
 
     # Someone who can write to Redis but does not have the bots' key asks as Alice: refused.
     request = AnswerRequest(

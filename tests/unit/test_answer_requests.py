@@ -34,3 +34,13 @@ def test_a_changed_audience_a_wrong_key_or_an_old_request_is_refused():
         verify_request(KEY, signed, now=5000.0)
     with pytest.raises(RequestRefused, match="not set"):
         verify_request(b"", signed, now=1000.0)
+
+
+def test_the_asker_in_a_channel_is_signed_too():
+    channel = Audience.of([Principal.of("alice@example.com", ["hr"]), Principal.of("bob@x")])
+    asked = AnswerRequest("salary bands?", channel, [], asker=HR)
+    signed = sign_request(KEY, asked, now=1000.0)
+    assert verify_request(KEY, signed, now=1000.0) == asked
+    anyone = {**signed, "asker": Audience.of([Principal.of("x", ["exec"])]).to_dict()}
+    with pytest.raises(RequestRefused, match="not signed"):
+        verify_request(KEY, anyone, now=1000.0)

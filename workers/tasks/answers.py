@@ -28,5 +28,7 @@ def answer(signed: dict) -> dict[str, object]:
     """Answer a bot's signed request with the audience's permissions. An unsigned, forged or
     stale request is refused (the task fails); the result holds what the asker is shown."""
     request = verify_request(Settings().answer_signing_bytes(), signed)
-    result = _answer_service().ask(request.question, request.audience, request.history)
+    result = _answer_service().ask(
+        request.question, request.audience, request.history, request.asker
+    )
     return result.as_shown().as_dict()

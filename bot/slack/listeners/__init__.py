@@ -21,3 +21,4 @@ def register(app: AsyncApp, command: str = "/ask") -> None:
     app.action(re.compile(r"^feedback_(up|down)$"))(actions.answer_vote)
     app.action("source_vote")(actions.source_vote)
     app.action("escalate")(actions.escalate_answer)
+    app.action("more_answer")(actions.more_answer)
