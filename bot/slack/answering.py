@@ -12,7 +12,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from indexing import Turn
 
-from .render import MORE_OFFER, SEARCHING, answer_blocks, fallback_text, more_offer_blocks
+from ..more import MORE_OFFER
+from .render import SEARCHING, answer_blocks, fallback_text, more_offer_blocks
 
 if TYPE_CHECKING:
     from .app import SlackBot

@@ -12,6 +12,8 @@ from urllib.parse import quote
 
 from indexing import Answer, stale_notice, updated_text
 
+from ..more import MORE_LABEL, MORE_OFFER
+
 SECTION_LIMIT = 3000
 BLOCK_LIMIT = 50
 FALLBACK_LIMIT = 300
@@ -99,13 +101,6 @@ def answer_blocks(
     footer = _context(f"Answered from the knowledge base · {escape(answer.generator)}")
     tail = [{"type": "actions", "elements": actions}, footer]
     return blocks[: BLOCK_LIMIT - len(tail)] + tail
-
-
-MORE_LABEL = "More from sources only you can see"
-MORE_OFFER = (
-    "I found more in sources that not everyone here may read. Only you can see this message "
-    "and the answer it gives you."
-)
 
 
 def more_offer_blocks(answer_id: str) -> list[Block]:

@@ -27,11 +27,13 @@ from microsoft_agents.hosting.core.authorization import (
 )
 from microsoft_agents.hosting.core.authorization.connection_manager import ConnectionManager
 
-from indexing import AnswerLog, ConfigError, Settings
+from indexing import Answer, AnswerLog, ConfigError, Settings
 
 from ..dedupe import Deduper
 from ..feedback import reaction_label, record_reaction
+from ..more import private_answer
 from ..runner import AnswerRunner
+from .more import offer_in_private, requested
 from .people import TeamsPeople, membership_keys
 from .render import answer_activity
 
@@ -101,6 +103,10 @@ def build_agent(
         if not await bot.deduper.first_time(f"teams:{activity.conversation.id}:{activity.id}"):
             return  # a redelivery of a message already answered
         personal = activity.conversation.conversation_type == "personal"
+        more_of = requested(activity)
+        if personal and more_of:
+            await _answer_privately(bot, context, more_of)
+            return
         if not personal and not activity.is_recipient_mentioned():
             return  # channels and group chats: only when mentioned
         question = (activity.remove_recipient_mention() or activity.text or "").strip()
@@ -108,25 +114,20 @@ def build_agent(
             return
         await context.send_activity(Activity(type=ActivityTypes.typing))
         try:
-            audience = await (
-                bot.people.person(context) if personal else bot.people.conversation(context)
-            )
-            answer = await bot.runner.ask(question, audience, [])
+            asker = await bot.people.person(context)
+            audience = asker if personal else await bot.people.conversation(context)
+            answer = await bot.runner.ask(question, audience, [], None if personal else asker)
             sent = await context.send_activity(answer_activity(answer))
         except Exception:
             log.exception("answering in Teams failed")
             await context.send_activity(SORRY)
             return
-        sender = activity.from_property
-        await asyncio.to_thread(
-            bot.answer_log.record,
-            answer,
-            PLATFORM,
-            activity.conversation.id,
-            sender.aad_object_id or sender.id,
-            None,
-            sent.id if sent else None,
-        )
+        answer_id = await _record(bot, context, answer, sent)
+        if answer.more:  # the asker may read more: offered in their 1:1 chat, to them alone
+            try:
+                await offer_in_private(context, answer_id)
+            except Exception:
+                log.exception("offering the private answer in a 1:1 chat failed")
 
     @agent.activity(ActivityTypes.invoke)
     async def on_invoke(context: TurnContext, _: TurnState) -> None:
@@ -155,6 +156,41 @@ def build_agent(
         await _forget(bot, context)
 
     return agent, adapter
+
+
+async def _record(bot: TeamsBot, context: TurnContext, answer: Answer, sent: Any) -> str:
+    """Store the answer with the message that shows it (feedback names only the message)."""
+    return await asyncio.to_thread(
+        bot.answer_log.record,
+        answer,
+        PLATFORM,
+        context.activity.conversation.id,
+        _user(context),
+        None,
+        sent.id if sent else None,
+    )
+
+
+async def _answer_privately(bot: TeamsBot, context: TurnContext, answer_id: str) -> None:
+    """*More* pressed in the asker's 1:1 chat: the question answered with their own access."""
+    try:
+        found = await private_answer(
+            bot.runner,
+            bot.answer_log,
+            answer_id,
+            _user(context),
+            lambda: bot.people.person(context),
+        )
+        if isinstance(found, str):
+            await context.send_activity(found)
+            return
+        _, private = found
+        sent = await context.send_activity(answer_activity(private))
+    except Exception:
+        log.exception("the private answer to %s failed", answer_id)
+        await context.send_activity(SORRY)
+        return
+    await _record(bot, context, private, sent)
 
 
 async def _forget(bot: TeamsBot, context: TurnContext) -> None:

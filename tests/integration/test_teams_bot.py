@@ -172,6 +172,69 @@ def test_channels_answer_mentions_only_and_only_with_what_every_member_may_read(
     assert "85,000" in answer["text"]
 
 
+def in_general(teams: TeamsStandIn, user: str, question: str) -> dict[str, Any]:
+    """A mention of the bot in the team's General channel (Alice, Bob and Carol)."""
+    return activity(
+        teams.service_url,
+        GENERAL,
+        member(teams, user),
+        question,
+        conversation_type="channel",
+        mention=True,
+        channelData={
+            "team": {"id": TEAM},
+            "channel": {"id": GENERAL},
+            "tenant": {"id": "tenant-1"},
+        },
+    )
+
+
+def test_the_asker_alone_gets_more_in_a_one_to_one_chat(bot, teams, answer_log):
+    opened = len(teams.state.created)
+    _, answer = ask(bot, teams, in_general(teams, "29:alice", SALARY_QUESTION))
+    assert "85,000" not in answer["text"]  # Bob and Carol may not read salaries.md
+
+    wait_for(lambda: len(teams.state.created) > opened)
+    chat = teams.state.created[-1]
+    assert chat["members"] == [{"id": "29:alice"}] and chat["isGroup"] is False
+    assert chat["channelData"] == {"tenant": {"id": "tenant-1"}}
+    alice_chat = "a:1personal-29:alice"
+    offer = wait_for(lambda: teams.state.of_type("message", alice_chat))[-1].activity
+    card = offer["attachments"][0]["content"]
+    assert "salar" not in json.dumps(card).lower()  # the offer names no source
+    button = card["actions"][0]
+    assert button["type"] == "Action.Submit" and button["title"].startswith("More from sources")
+    more = button["data"]
+
+    # Bob submits the same button from his own chat: refused, and he sees nothing of it.
+    bob_chat = "a:1personal-29:bob"
+    pressed = activity(teams.service_url, bob_chat, member(teams, "29:bob"), value=more)
+    _, refused = ask(bot, teams, pressed)
+    assert "Only the person who asked" in refused["text"] and "85,000" not in json.dumps(refused)
+
+    pressed = activity(teams.service_url, alice_chat, member(teams, "29:alice"), value=more)
+    _, private = ask(bot, teams, pressed)
+    assert "85,000" in private["text"]
+    message_id = next(
+        s.id
+        for s in teams.state.sent
+        if s.reply_to == pressed["id"] and s.activity["type"] == "message"
+    )
+    private_id = answer_log.answer_for_message("teams", alice_chat, message_id)
+    assert private_id and answer_log.get(private_id).asker == "aad-alice"  # its 👍/👎 work
+
+    # Nothing restricted went to the channel; Bob asking there is offered nothing.
+    assert all(
+        "85,000" not in json.dumps(s.activity)
+        for s in teams.state.sent
+        if s.conversation == GENERAL
+    )
+    opened = len(teams.state.created)
+    ask(bot, teams, in_general(teams, "29:bob", SALARY_QUESTION))
+    time.sleep(1)
+    assert len(teams.state.created) == opened
+
+
 def answered(bot: str, teams: TeamsStandIn, question: str) -> tuple[str, str]:
     body = activity(teams.service_url, ALICE_CHAT, member(teams, "29:alice"), question)
     ask(bot, teams, body)

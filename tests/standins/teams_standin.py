@@ -1,7 +1,8 @@
 """Local stand-ins for Teams: the Bot Connector service and Bot Framework's OpenID metadata.
 
 The connector records every activity the bot sends (`POST /v3/conversations/{id}/activities`
-and replies to an activity) and answers the members API (`GET …/members/{id}`,
+and replies to an activity), opens 1:1 chats (`POST /v3/conversations`: one member and the
+tenant, or 400) and answers the members API (`GET …/members/{id}`,
 `GET …/pagedmembers`) with the payload shapes of the Bot Framework REST reference. The
 metadata server publishes a test RSA key, and `token()` signs Bot Framework-style tokens
 with it (or with a key nobody trusts).
@@ -42,6 +43,7 @@ class TeamsState:
     members: dict[str, dict[str, Any]] = field(default_factory=dict)  # user id -> account
     rosters: dict[str, list[str]] = field(default_factory=dict)  # conversation/team -> ids
     sent: list[Sent] = field(default_factory=list)
+    created: list[dict[str, Any]] = field(default_factory=list)  # POST /v3/conversations bodies
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def add_member(self, user_id: str, name: str, email: str) -> None:
@@ -86,11 +88,14 @@ class _Connector(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         url = urlparse(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        if url.path == "/v3/conversations":
+            self._create(json.loads(self.rfile.read(length) or b"{}"))
+            return
         match = _ACTIVITY.match(url.path)
         if not match:
             self._json(404, {"error": {"code": "NotFound"}})
             return
-        length = int(self.headers.get("Content-Length") or 0)
         activity = json.loads(self.rfile.read(length) or b"{}")
         with self.state.lock:
             message_id = f"1{len(self.state.sent):012d}"
@@ -100,6 +105,17 @@ class _Connector(BaseHTTPRequestHandler):
         self._json(200, {"id": message_id})
 
     do_PUT = do_POST
+
+    def _create(self, parameters: dict[str, Any]) -> None:
+        """A 1:1 chat with one member (Teams returns the existing one when there is one)."""
+        members = parameters.get("members") or []
+        tenant = (parameters.get("channelData") or {}).get("tenant", {}).get("id")
+        if parameters.get("isGroup") or len(members) != 1 or not tenant:
+            self._json(400, {"error": {"code": "BadArgument"}})
+            return
+        with self.state.lock:
+            self.state.created.append(parameters)
+        self._json(201, {"id": f"a:1personal-{members[0]['id']}"})
 
     def do_GET(self) -> None:  # noqa: N802
         url = urlparse(self.path)

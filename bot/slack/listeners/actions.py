@@ -13,6 +13,7 @@ from indexing import StoredAnswer, readable_by
 
 from ...escalation import channel_text, escalate
 from ...feedback import record_source_vote
+from ...more import private_answer
 from ..answering import PLATFORM, SORRY
 from ..render import answer_blocks, fallback_text
 
@@ -130,10 +131,6 @@ async def hand_to_people(
         return COULD_NOT_ESCALATE
 
 
-NOT_YOURS = "Only the person who asked can open this: it uses sources only they can see."
-ACCESS_CHANGED = "You no longer see more than this channel does; the answer above is all I have."
-
-
 async def more_answer(
     ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, context: Any
 ) -> None:
@@ -142,29 +139,26 @@ async def more_answer(
     await ack()
     bot = context["knowhere"]
     user = body["user"]["id"]
-    stored = await asyncio.to_thread(bot.answer_log.get, action["value"])
-    if stored is None or stored.asker != user:
-        await _tell(client, body, user, NOT_YOURS)
-        return
-    channel = stored.conversation
     try:
-        question = stored.answer.standalone_query or stored.answer.question
-        private = await bot.runner.ask(question, await bot.people.person(user), [])
-        if not private.found:
-            await _tell(client, body, user, ACCESS_CHANGED)
+        found = await private_answer(
+            bot.runner, bot.answer_log, action["value"], user, lambda: bot.people.person(user)
+        )
+        if isinstance(found, str):
+            await _tell(client, body, user, found)
             return
+        stored, private = found
         private_id = await asyncio.to_thread(
-            bot.answer_log.record, private, PLATFORM, channel, user, stored.thread
+            bot.answer_log.record, private, PLATFORM, stored.conversation, user, stored.thread
         )
         await client.chat_postEphemeral(
-            channel=channel,
+            channel=stored.conversation,
             user=user,
             thread_ts=stored.thread,
             text=fallback_text(private),
             blocks=answer_blocks(private, private_id, escalate=bot.escalation is not None),
         )
     except Exception:
-        log.exception("the private answer to %s failed", stored.id)
+        log.exception("the private answer to %s failed", action["value"])
         await _tell(client, body, user, SORRY)
 
 
