@@ -150,6 +150,8 @@ def teams(
                 SharedAudiences(settings.redis_url, "knowhere:audience:teams:"),
             ),
             deduper=Deduper(settings.redis_url),
+            store=ChunkStore(weaviate_client, settings.collection),
+            escalation=Escalation.from_settings(settings, "teams"),
         )
     except KnowhereError as error:
         typer.echo(f"error: {error}", err=True)

@@ -1,9 +1,10 @@
-"""Escalation to people: *Still need help* (or a 🎫 reaction) hands an answer to the configured
-targets — a Slack channel, and/or a webhook that a ticket system receives (JSON signed with
-HMAC-SHA256; see `indexing.escalation_payload`). Each escalation is recorded with the answer;
-one per person and answer. The channel sees the answer and its sources only when all of its
-members may read every passage the answer was made from (a DM's answer may not qualify); the
-ticket system, which keeps its own permissions, gets everything."""
+"""Escalation to people: *Still need help* (or, in Slack, a 🎫 reaction) hands an answer to the
+configured targets — a channel of the bot's own platform (Slack or Teams), and/or a webhook
+that a ticket system receives (JSON signed with HMAC-SHA256; see
+`indexing.escalation_payload`). Each escalation is recorded with the answer; one per person
+and answer. The channel sees the answer and its sources only when all of its members may read
+every passage the answer was made from (a DM's answer may not qualify); the ticket system,
+which keeps its own permissions, gets everything."""
 
 from __future__ import annotations
 
@@ -24,21 +25,29 @@ from indexing import (
     sign_body,
 )
 
+COULD_NOT_ESCALATE = "I couldn't hand this to the support team just now; please try again."
+
 # Posts an escalation into a chat channel: (channel, the stored answer, the payload).
 PostToChannel = Callable[[str, StoredAnswer, dict[str, object]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class Escalation:
-    """Where escalations go (from the settings at start-up)."""
+    """Where escalations go (from the settings at start-up): `channel` is on `platform`."""
 
     channel: str | None = None
     webhook_url: str | None = None
     webhook_secret: bytes = b""
+    platform: str = "slack"
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Escalation | None:
-        if not settings.escalation_slack_channel and not settings.escalation_webhook_url:
+    def from_settings(cls, settings: Settings, platform: str = "slack") -> Escalation | None:
+        channel = (
+            settings.escalation_slack_channel
+            if platform == "slack"
+            else settings.escalation_teams_channel
+        )
+        if not channel and not settings.escalation_webhook_url:
             return None
         secret = settings.escalation_webhook_secret
         if settings.escalation_webhook_url and not (secret and secret.get_secret_value()):
@@ -47,9 +56,10 @@ class Escalation:
                 " escalations are only sent signed"
             )
         return cls(
-            settings.escalation_slack_channel,
+            channel,
             settings.escalation_webhook_url,
             secret.get_secret_value().encode() if secret else b"",
+            platform,
         )
 
     @property
@@ -57,7 +67,9 @@ class Escalation:
         """Who has it, as the asker is told."""
         places = []
         if self.channel:
-            places.append(f"<#{self.channel}>")
+            places.append(
+                f"<#{self.channel}>" if self.platform == "slack" else "the support channel"
+            )
         if self.webhook_url:
             places.append("the support ticket queue")
         return " and ".join(places)
@@ -101,7 +113,7 @@ async def escalate(
     targets = []
     if escalation.channel:
         await post(escalation.channel, stored, payload)
-        targets.append(f"slack:{escalation.channel}")
+        targets.append(f"{escalation.platform}:{escalation.channel}")
     if escalation.webhook_url:
         await _post_webhook(escalation, json.dumps(payload).encode())
         targets.append("webhook")

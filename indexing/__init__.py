@@ -15,7 +15,7 @@ from .answers.freshness import stale_notice, updated_text
 from .answers.log import AnswerLog, FeedbackPair, StoredAnswer
 from .answers.requests import AnswerRequest, RequestRefused, sign_request, verify_request
 from .answers.service import AnswerService, Turn, strip_mentions
-from .answers.sharing import readable_by
+from .answers.sharing import made_from, readable_by
 from .embedding.embedder import EmbeddedQuery, SentenceEmbedder
 from .errors import (
     Busy,
@@ -96,6 +96,7 @@ __all__ = [
     "Turn",
     "audience_filter",
     "load_sources",
+    "made_from",
     "open_vector_store",
     "readable_by",
     "sign_request",

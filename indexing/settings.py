@@ -117,8 +117,10 @@ class Settings(BaseSettings):
     bot_port: int = 3000
 
     # Escalation (*Still need help*, 🎫): the question, answer and sources go to a Slack channel
-    # (id) and/or a webhook, signed with HMAC-SHA256 (see indexing/answers/escalation.py).
+    # (id), a Teams channel (its conversation id, 19:…@thread.tacv2; the bot must be in its
+    # team) and/or a webhook, signed with HMAC-SHA256 (see indexing/answers/escalation.py).
     escalation_slack_channel: str | None = None
+    escalation_teams_channel: str | None = None
     escalation_webhook_url: str | None = None
     escalation_webhook_secret: SecretStr | None = None
 

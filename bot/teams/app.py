@@ -27,15 +27,25 @@ from microsoft_agents.hosting.core.authorization import (
 )
 from microsoft_agents.hosting.core.authorization.connection_manager import ConnectionManager
 
-from indexing import Answer, AnswerLog, ConfigError, Settings
+from indexing import (
+    Answer,
+    AnswerLog,
+    ChunkStore,
+    ConfigError,
+    Settings,
+    StoredAnswer,
+    made_from,
+    readable_by,
+)
 
 from ..dedupe import Deduper
+from ..escalation import COULD_NOT_ESCALATE, Escalation, escalate
 from ..feedback import reaction_label, record_reaction
 from ..more import private_answer
 from ..runner import AnswerRunner
-from .more import offer_in_private, requested
-from .people import TeamsPeople, membership_keys
-from .render import answer_activity
+from .more import MORE_KEY, offer_in_private
+from .people import CONNECTOR_CLIENT_KEY, TeamsPeople, membership_keys
+from .render import ESCALATE_KEY, answer_activity, escalation_activity, submitted
 
 log = logging.getLogger(__name__)
 PLATFORM = "teams"
@@ -48,6 +58,8 @@ class TeamsBot:
     answer_log: AnswerLog
     people: TeamsPeople
     deduper: Deduper
+    store: ChunkStore  # to check that a support channel may read an escalated answer
+    escalation: Escalation | None = None  # where *Still need help* sends an answer
 
 
 def auth_configuration(settings: Settings) -> AgentAuthConfiguration:
@@ -103,9 +115,13 @@ def build_agent(
         if not await bot.deduper.first_time(f"teams:{activity.conversation.id}:{activity.id}"):
             return  # a redelivery of a message already answered
         personal = activity.conversation.conversation_type == "personal"
-        more_of = requested(activity)
+        more_of = submitted(activity, MORE_KEY)
         if personal and more_of:
             await _answer_privately(bot, context, more_of)
+            return
+        escalated = submitted(activity, ESCALATE_KEY)
+        if escalated:  # *Still need help* pressed, in a chat or a channel
+            await _escalate(bot, context, escalated)
             return
         if not personal and not activity.is_recipient_mentioned():
             return  # channels and group chats: only when mentioned
@@ -117,12 +133,11 @@ def build_agent(
             asker = await bot.people.person(context)
             audience = asker if personal else await bot.people.conversation(context)
             answer = await bot.runner.ask(question, audience, [], None if personal else asker)
-            sent = await context.send_activity(answer_activity(answer))
+            answer_id = await _send_answer(bot, context, answer)
         except Exception:
             log.exception("answering in Teams failed")
             await context.send_activity(SORRY)
             return
-        answer_id = await _record(bot, context, answer, sent)
         if answer.more:  # the asker may read more: offered in their 1:1 chat, to them alone
             try:
                 await offer_in_private(context, answer_id)
@@ -158,17 +173,20 @@ def build_agent(
     return agent, adapter
 
 
-async def _record(bot: TeamsBot, context: TurnContext, answer: Answer, sent: Any) -> str:
-    """Store the answer with the message that shows it (feedback names only the message)."""
-    return await asyncio.to_thread(
-        bot.answer_log.record,
-        answer,
-        PLATFORM,
-        context.activity.conversation.id,
-        _user(context),
-        None,
-        sent.id if sent else None,
+async def _send_answer(bot: TeamsBot, context: TurnContext, answer: Answer) -> str:
+    """Store the answer, send it, and link the message to it (feedback names only the
+    message); its id."""
+    conversation = context.activity.conversation.id
+    answer_id = await asyncio.to_thread(
+        bot.answer_log.record, answer, PLATFORM, conversation, _user(context)
     )
+    escalate = answer_id if bot.escalation is not None else None
+    sent = await context.send_activity(answer_activity(answer, escalate=escalate))
+    if sent and sent.id:
+        await asyncio.to_thread(
+            bot.answer_log.add_message, answer_id, PLATFORM, conversation, sent.id
+        )
+    return answer_id
 
 
 async def _answer_privately(bot: TeamsBot, context: TurnContext, answer_id: str) -> None:
@@ -184,13 +202,37 @@ async def _answer_privately(bot: TeamsBot, context: TurnContext, answer_id: str)
         if isinstance(found, str):
             await context.send_activity(found)
             return
-        _, private = found
-        sent = await context.send_activity(answer_activity(private))
+        await _send_answer(bot, context, found[1])
     except Exception:
         log.exception("the private answer to %s failed", answer_id)
         await context.send_activity(SORRY)
+
+
+async def _escalate(bot: TeamsBot, context: TurnContext, answer_id: str) -> None:
+    """*Still need help*: the question, the answer and its sources go to the escalation
+    targets; the support channel sees the answer only when all its members may read it."""
+    if bot.escalation is None:
         return
-    await _record(bot, context, private, sent)
+    name = context.activity.from_property.name or "Someone"
+
+    async def post(channel: str, stored: StoredAnswer, payload: dict[str, object]) -> None:
+        audience = await bot.people.members_of(context, channel)
+        readable = await asyncio.to_thread(
+            readable_by, bot.store, made_from(stored.answer), audience
+        )
+        connector: Any = context.turn_state[CONNECTOR_CLIENT_KEY]
+        message = escalation_activity(payload, readable, name)
+        await connector.conversations.send_to_conversation(channel, message)
+
+    try:
+        note = await escalate(
+            bot.escalation, bot.answer_log, answer_id, _user(context), "button", post
+        )
+    except Exception:
+        log.exception("escalating answer %s failed", answer_id)
+        note = COULD_NOT_ESCALATE
+    if note:
+        await context.send_activity(note)
 
 
 async def _forget(bot: TeamsBot, context: TurnContext) -> None:

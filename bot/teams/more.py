@@ -13,7 +13,6 @@ from typing import Any
 from microsoft_agents.activity import (
     Activity,
     ActivityTypes,
-    Attachment,
     ChannelAccount,
     ConversationParameters,
 )
@@ -21,29 +20,14 @@ from microsoft_agents.hosting.core import TurnContext
 
 from ..more import MORE_LABEL, MORE_OFFER
 from .people import CONNECTOR_CLIENT_KEY
+from .render import submit_card
 
 MORE_KEY = "knowhere_more"  # the card's submit data: {MORE_KEY: answer id}
-CARD = "application/vnd.microsoft.card.adaptive"
 
 
 def offer_card(answer_id: str) -> Activity:
-    card = {
-        "type": "AdaptiveCard",
-        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-        "version": "1.5",
-        "body": [{"type": "TextBlock", "text": MORE_OFFER, "wrap": True}],
-        "actions": [{"type": "Action.Submit", "title": MORE_LABEL, "data": {MORE_KEY: answer_id}}],
-    }
-    return Activity(
-        type=ActivityTypes.message, attachments=[Attachment(content_type=CARD, content=card)]
-    )
-
-
-def requested(activity: Any) -> str | None:
-    """The answer id of a pressed *More* button, None for any other message."""
-    value = activity.value if isinstance(activity.value, dict) else {}
-    answer_id = value.get(MORE_KEY)
-    return str(answer_id) if answer_id else None
+    card = submit_card(MORE_OFFER, MORE_LABEL, {MORE_KEY: answer_id})
+    return Activity(type=ActivityTypes.message, attachments=[card])
 
 
 async def offer_in_private(context: TurnContext, answer_id: str) -> None:

@@ -80,8 +80,11 @@ class TeamsPeople:
 
     async def conversation(self, context: TurnContext) -> Audience:
         """Every member of the channel, or of the group chat."""
-        activity = context.activity
-        key = conversation_key(activity)
+        return await self.members_of(context, conversation_key(context.activity))
+
+    async def members_of(self, context: TurnContext, key: str) -> Audience:
+        """Every member of conversation `key` (a channel or group chat the bot is in), read
+        with the turn's connector."""
         cached = await self._conversations.get(key)
         if cached is not None:
             return cached

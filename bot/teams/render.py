@@ -16,7 +16,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from microsoft_agents.activity import Activity, ActivityTypes, Entity
+from microsoft_agents.activity import Activity, ActivityTypes, Attachment, Entity
 
 from indexing import Answer, Citation, stale_notice, updated_text
 
@@ -75,9 +75,64 @@ def citation_entity(answer: Answer, now: datetime) -> dict[str, Any]:
     }
 
 
-def answer_activity(answer: Answer, now: datetime | None = None) -> Activity:
+ESCALATE_KEY = "knowhere_escalate"  # the *Still need help* card's submit data: {key: answer id}
+ESCALATE_LABEL = "🎫 Still need help"
+CARD = "application/vnd.microsoft.card.adaptive"
+
+
+def submit_card(text: str | None, title: str, data: dict[str, str]) -> Attachment:
+    """An Adaptive Card with one `Action.Submit` button (and a line of text above it)."""
+    card: dict[str, Any] = {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": "1.5",
+        "body": [{"type": "TextBlock", "text": text, "wrap": True}] if text else [],
+        "actions": [{"type": "Action.Submit", "title": title, "data": data}],
+    }
+    return Attachment(content_type=CARD, content=card)
+
+
+def submitted(activity: Any, key: str) -> str | None:
+    """The answer id a pressed card button (`key` in its data) names; None for other messages."""
+    value = activity.value if isinstance(activity.value, dict) else {}
+    answer_id = value.get(key)
+    return str(answer_id) if answer_id else None
+
+
+def escalation_activity(payload: dict[str, Any], with_answer: bool, name: str) -> Activity:
+    """An escalation as a message in the support channel: who needs help and the question;
+    the answer and its sources only `with_answer` (every member may read every passage)."""
+    lines = [
+        f"**{escape(name)}** still needs help with:",
+        "",
+        f"> {escape(str(payload['question']))}",
+    ]
+    if not with_answer:
+        lines += [
+            "",
+            "(The answer was made from sources some members of this channel may not read: it "
+            f"is not shown here. Ask {escape(name)}.)",
+        ]
+    else:
+        lines += [
+            "",
+            "Knowhere answered:" if payload["found"] else "Knowhere found no answer; closest:",
+        ]
+        lines += ["", escape(str(payload["answer"])), ""]
+        for source in payload["sources"]:
+            url = str(source["url"])
+            title = escape(str(source["title"]))
+            link = f"[{title}]({url})" if url.startswith(("http://", "https://")) else title
+            lines.append(f"- \\[{source['number']}\\] {link}")
+    return Activity(type=ActivityTypes.message, text="\n".join(lines), text_format="markdown")
+
+
+def answer_activity(
+    answer: Answer, now: datetime | None = None, escalate: str | None = None
+) -> Activity:
     """The answer as a Teams message; `now` (default: the current time) is what the
-    sources' ages are counted from."""
+    sources' ages are counted from; with `escalate` (the answer's id) a *Still need help*
+    button."""
     now = now or datetime.now(UTC)
     text = escape(answer.text)
     notice = stale_notice(answer, now)
@@ -86,10 +141,13 @@ def answer_activity(answer: Answer, now: datetime | None = None) -> Activity:
     if not answer.found and answer.citations:
         closest = (f"- {escape(c.label or c.title)} [{c.number}]" for c in answer.citations)
         text += "\n\n" + "\n".join(closest)
-    return Activity(
+    activity = Activity(
         type=ActivityTypes.message,
         text=text,
         text_format="markdown",
         entities=[Entity(**citation_entity(answer, now))],
         channel_data={"feedbackLoopEnabled": True},
     )
+    if escalate:
+        activity.attachments = [submit_card(None, ESCALATE_LABEL, {ESCALATE_KEY: escalate})]
+    return activity

@@ -5,6 +5,12 @@ from __future__ import annotations
 
 from ..access.model import Audience
 from ..store.chunk_store import ChunkStore
+from .answer import Answer
+
+
+def made_from(answer: Answer) -> list[str]:
+    """Every passage the answer was made from: all the generator was given, cited or not."""
+    return list(dict.fromkeys([*answer.retrieved, *(c.chunk_id for c in answer.citations)]))
 
 
 def readable_by(store: ChunkStore, chunk_ids: list[str], audience: Audience) -> bool:

@@ -7,12 +7,10 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,7 @@ from standins.slack_standin import (
     overflow_body,
     signed_headers,
 )
+from standins.ticket_system import TicketSystem
 
 from indexing import AnswerLog, Settings, verify_signature
 from indexing.infra.database import utc_now
@@ -44,35 +43,6 @@ SALARY_QUESTION = "What is the salary band for software engineers?"
 SUPPORT = "CSUPPORT"  # the escalation channel
 PROJECTS = "CPROJECTS"  # a channel of its own for the outcomes report
 WEBHOOK_SECRET = "webhook-secret-4c1d"
-
-
-class TicketSystem:
-    """A webhook receiver on a free loopback port, as a ticket system runs one."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        received = self.received
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                received.append((dict(self.headers), body))
-                self.send_response(202)
-                self.end_headers()
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/tickets"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> TicketSystem:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: Any) -> None:
-        self.server.shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,9 @@ import httpx
 import pytest
 from processes import bot_env, running_bot, wait_for
 from standins.teams_standin import APP_ID, TeamsStandIn, activity
+from standins.ticket_system import TicketSystem
 
-from indexing import AnswerLog, Settings, jobs
+from indexing import AnswerLog, Settings, jobs, verify_signature
 from indexing.infra.local_services import free_port
 
 SALARY_QUESTION = "What is the salary band for software engineers?"
@@ -22,6 +23,8 @@ TEAM = "19:team-northwind@thread.tacv2"
 TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 HR_TEAM, HR_CHANNEL = "19:team-hr@thread.tacv2", "19:hr-general@thread.tacv2"
 SHARED_CHANNEL = "19:hr-with-contoso@thread.tacv2"
+SUPPORT_CHANNEL = "19:support@thread.tacv2"  # where *Still need help* goes
+WEBHOOK_SECRET = "teams-webhook-secret-9a7e"
 
 
 @pytest.fixture(scope="module")
@@ -39,17 +42,33 @@ def teams() -> Iterator[TeamsStandIn]:
     # A channel of the HR team shared with another organisation: its members are not the
     # team's roster.
     state.rosters[SHARED_CHANNEL] = ["29:alice", "29:dave"]
+    state.rosters[SUPPORT_CHANNEL] = ["29:bob", "29:carol"]  # the support team: not in hr
     yield standin
     standin.close()
 
 
 @pytest.fixture(scope="module")
-def bot(company_settings: Settings, teams: TeamsStandIn) -> Iterator[str]:
+def ticket_system() -> Iterator[TicketSystem]:
+    with TicketSystem() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="module")
+def bot(
+    company_settings: Settings, teams: TeamsStandIn, ticket_system: TicketSystem
+) -> Iterator[str]:
     """The bot in local-development mode (anonymous explicitly allowed, as with an emulator)."""
-    env = bot_env(company_settings, KNOWHERE_TEAMS_ANONYMOUS="true")
+    env = bot_env(
+        company_settings,
+        KNOWHERE_TEAMS_ANONYMOUS="true",
+        KNOWHERE_ESCALATION_TEAMS_CHANNEL=SUPPORT_CHANNEL,
+        KNOWHERE_ESCALATION_WEBHOOK_URL=ticket_system.url,
+        KNOWHERE_ESCALATION_WEBHOOK_SECRET=WEBHOOK_SECRET,
+    )
     log_path = company_settings.home / "teams-bot.log"
     with running_bot(["teams", "--port", str(free_port())], env, log_path) as url:
         yield url
+    assert WEBHOOK_SECRET not in log_path.read_text()
 
 
 @pytest.fixture(scope="module")
@@ -233,6 +252,70 @@ def test_the_asker_alone_gets_more_in_a_one_to_one_chat(bot, teams, answer_log):
     ask(bot, teams, in_general(teams, "29:bob", SALARY_QUESTION))
     time.sleep(1)
     assert len(teams.state.created) == opened
+
+
+def still_need_help(answer: dict[str, Any]) -> dict[str, str]:
+    """The submit data of an answer's *Still need help* button."""
+    card = answer["attachments"][0]["content"]
+    button = card["actions"][0]
+    assert button["type"] == "Action.Submit" and "Still need help" in button["title"]
+    return button["data"]
+
+
+def posted_to_support(teams: TeamsStandIn, since: int) -> list[str]:
+    return [
+        s.activity["text"] for s in teams.state.sent[since:] if s.conversation == SUPPORT_CHANNEL
+    ]
+
+
+def test_still_need_help_goes_to_the_support_channel_and_the_ticket_system(
+    bot, teams, answer_log, ticket_system, company_settings
+):
+    question = "Who do I call when the office printer is jammed?"
+    before, tickets = len(teams.state.sent), len(ticket_system.received)
+    _, answer = ask(bot, teams, in_general(teams, "29:carol", question))
+    data = still_need_help(answer)
+    pressed = activity(
+        teams.service_url,
+        GENERAL,
+        member(teams, "29:carol"),
+        conversation_type="channel",
+        channelData={"team": {"id": TEAM}, "channel": {"id": GENERAL}},
+        value=data,
+    )
+    _, told = ask(bot, teams, pressed)  # a card's submit: no mention needed
+    assert "handed your question to the support channel" in told["text"]
+    support = wait_for(lambda: posted_to_support(teams, before))[-1]
+    assert "**Carol** still needs help with:" in support and question in support
+    assert "Knowhere answered:" in support  # the support team may read every passage
+    headers, body = wait_for(
+        lambda: len(ticket_system.received) > tickets and ticket_system.received[-1]
+    )
+    assert verify_signature(WEBHOOK_SECRET.encode(), body, headers, time.time())
+    ticket = json.loads(body)
+    assert ticket["platform"] == "teams" and ticket["question"] == question
+    assert ticket["escalated_by"] == "aad-carol" and ticket["sources"]
+    _, again = ask(bot, teams, {**pressed, "id": pressed["id"] + "1"})
+    assert "already asked" in again["text"]
+
+    # Alice's own answer from her 1:1 chat: the support channel gets the question alone.
+    before, tickets = len(teams.state.sent), len(ticket_system.received)
+    private = activity(teams.service_url, ALICE_CHAT, member(teams, "29:alice"), SALARY_QUESTION)
+    _, answer = ask(bot, teams, private)
+    assert "85,000" in answer["text"]
+    pressed = activity(
+        teams.service_url, ALICE_CHAT, member(teams, "29:alice"), value=still_need_help(answer)
+    )
+    ask(bot, teams, pressed)
+    support = wait_for(lambda: posted_to_support(teams, before))[-1]
+    assert SALARY_QUESTION in support and "not shown here" in support and "85,000" not in support
+    wait_for(lambda: len(ticket_system.received) > tickets)
+    assert "85,000" in json.loads(ticket_system.received[-1][1])["answer"]
+
+    report = jobs.outcomes(company_settings, timedelta(hours=1))
+    assert (
+        next(r for r in report.channels if r.group == f"teams:{GENERAL}").counts["escalated"] >= 1
+    )
 
 
 def answered(bot: str, teams: TeamsStandIn, question: str) -> tuple[str, str]:

@@ -57,6 +57,7 @@ SURFACE = {
     "Turn",
     "audience_filter",
     "load_sources",
+    "made_from",
     "open_vector_store",
     "readable_by",
     "sign_request",

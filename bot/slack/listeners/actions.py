@@ -9,9 +9,9 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from indexing import StoredAnswer, readable_by
+from indexing import StoredAnswer, made_from, readable_by
 
-from ...escalation import channel_text, escalate
+from ...escalation import COULD_NOT_ESCALATE, channel_text, escalate
 from ...feedback import record_source_vote
 from ...more import private_answer
 from ..answering import PLATFORM, SORRY
@@ -52,8 +52,7 @@ async def readable_in(bot: Any, stored: StoredAnswer, channel: str) -> bool:
     """Whether everyone in `channel` may read every passage the answer was made from (not only
     the cited ones: the generator saw them all)."""
     audience = await bot.people.channel(channel)
-    given = [*stored.answer.retrieved, *(c.chunk_id for c in stored.answer.citations)]
-    chunk_ids = list(dict.fromkeys(given))
+    chunk_ids = made_from(stored.answer)
     return bool(await asyncio.to_thread(readable_by, bot.store, chunk_ids, audience))
 
 
@@ -96,9 +95,6 @@ async def source_vote(
         else f"Thanks, noted for source [{number}]."
     )
     await _tell(client, body, user, note)
-
-
-COULD_NOT_ESCALATE = "I couldn't hand this to the support team just now; please try again."
 
 
 async def escalate_answer(
