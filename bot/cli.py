@@ -19,6 +19,7 @@ from indexing.observability.logs import configure_logging
 from .cache import SharedAudiences
 from .dedupe import Deduper
 from .escalation import Escalation
+from .verification import Experts
 from .runner import AnswerRunner, CeleryRunner, InlineRunner, MeasuredRunner
 from .server import slack_routes, web_app
 from .slack.app import SlackBot, build_app, web_client
@@ -91,6 +92,7 @@ def slack(
             deduper=Deduper(settings.redis_url),
             store=ChunkStore(weaviate_client, settings.collection),
             escalation=Escalation.from_settings(settings),
+            experts=Experts.from_settings(settings),
         )
     except KnowhereError as error:
         typer.echo(f"error: {error}", err=True)

@@ -9,13 +9,19 @@ and may move.
 from .access.directory import Directory, PeopleDirectory
 from .access.groups import GroupDirectory
 from .access.model import PUBLIC, PUBLIC_ONLY, Access, Audience, Clause, Principal
-from .answers.answer import Answer, Citation
+from .answers.answer import Answer, Citation, VerifiedAnswer
 from .answers.escalation import escalation_payload, sign_body, verify_signature
 from .answers.freshness import stale_notice, updated_text
 from .answers.log import AnswerLog, FeedbackPair, StoredAnswer
 from .answers.requests import AnswerRequest, RequestRefused, sign_request, verify_request
 from .answers.service import AnswerService, Turn, strip_mentions
 from .answers.sharing import made_from, readable_by
+from .answers.verified import (
+    WITHDRAWN,
+    VerificationRefused,
+    VerifiedAnswers,
+    verify_answer,
+)
 from .embedding.embedder import EmbeddedQuery, SentenceEmbedder
 from .errors import (
     Busy,
@@ -45,6 +51,11 @@ from .store.filters import audience_filter
 from .sync.runs import Run
 
 __all__ = [
+    "WITHDRAWN",
+    "VerificationRefused",
+    "VerifiedAnswer",
+    "VerifiedAnswers",
+    "verify_answer",
     "PUBLIC",
     "PUBLIC_ONLY",
     "Access",

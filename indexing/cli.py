@@ -183,7 +183,7 @@ def tune() -> None:
     _print_json(asdict(jobs.tune_alpha(_settings())))
 
 
-OUTCOME_HEADINGS = ("👍", "👎", "escalated", "no signal")  # in the order of OUTCOMES
+OUTCOME_HEADINGS = ("👍", "👎", "escalated", "verified", "no signal")  # as in OUTCOMES
 SINCE_HELP = "How far back: 30d, 12h, 2w… or ISO 8601 (P2W)"
 
 

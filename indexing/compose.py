@@ -21,6 +21,7 @@ from .answers.llamacpp import LlamaCppGenerator, bundled_gguf
 from .answers.log import AnswerLog
 from .answers.openai_chat import ChatGenerator
 from .answers.service import AnswerService
+from .answers.verified import VerifiedAnswers, VerifiedLookup
 from .embedding import models
 from .embedding.embedder import SentenceEmbedder
 from .errors import ConfigError
@@ -38,7 +39,7 @@ from .learning.model_store import Artifact, ModelStore
 from .learning.registry import EmbedderVersion, Registry
 from .search.fusion_weight import AlphaChoices
 from .search.retriever import Retriever
-from .search.tuning import default_alpha, default_min_relevance
+from .search.tuning import default_alpha, default_min_relevance, default_same_question
 from .settings import Settings
 from .sources.confluence.client import ConfluenceClient
 from .sources.confluence.connector import ConfluenceConnector
@@ -341,7 +342,23 @@ def build_answer_service(
         context_tokens=settings.context_tokens,
         min_relevance=threshold,
         stale_days=settings.stale_days,
+        verified=verified_lookup(settings, embedder) if settings.experts_group else None,
     )
+
+
+def same_question(settings: Settings, embedder: SentenceEmbedder) -> float:
+    """Over this question-question similarity a verified answer is served: the setting, else
+    the model's default."""
+    explicit = settings.verified_similarity
+    return default_same_question(embedder.model_name) if explicit is None else explicit
+
+
+def open_verified_answers(settings: Settings) -> VerifiedAnswers:
+    return VerifiedAnswers(settings.answer_log_url())
+
+
+def verified_lookup(settings: Settings, embedder: SentenceEmbedder) -> VerifiedLookup:
+    return VerifiedLookup(open_verified_answers(settings), same_question(settings, embedder))
 
 
 def min_relevance(settings: Settings, embedder: SentenceEmbedder) -> float:

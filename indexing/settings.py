@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     context_tokens: int = 1500  # passage tokens given to the generator
     # Sources last updated longer ago than this are marked stale where an answer cites them.
     stale_days: int = Field(default=365, ge=1)
+    # Verified answers: members of this group (from the directory) may mark answers verified;
+    # one is served first to questions this similar (unset: per model) for this many days.
+    experts_group: str | None = None
+    verified_days: int = Field(default=180, ge=1)
+    verified_similarity: float | None = Field(default=None, ge=-1.0, le=1.0)
     # Below this query-passage cosine similarity nothing counts as relevant; unset = per model.
     min_relevance: float | None = Field(default=None, ge=-1.0, le=1.0)
     # Found answers below this similarity still count as knowledge gaps (`knowhere gaps`);

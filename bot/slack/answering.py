@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from indexing import Turn
+from indexing import Answer, Turn
 
 from ..more import MORE_OFFER
 from .render import SEARCHING, answer_blocks, fallback_text, more_offer_blocks
@@ -51,6 +51,17 @@ async def history(client: AsyncWebClient, channel: str, thread: str, skip: set[s
     return turns[-HISTORY_TURNS:]
 
 
+def blocks_for(bot: SlackBot, answer: Answer, answer_id: str, shareable: bool = False) -> list:
+    """The answer's blocks with the buttons this bot offers (escalation, verification)."""
+    return answer_blocks(
+        answer,
+        answer_id,
+        shareable=shareable,
+        escalate=bot.escalation is not None,
+        verify=bot.experts is not None,
+    )
+
+
 async def answer_in_channel(
     bot: SlackBot,
     client: AsyncWebClient,
@@ -79,7 +90,7 @@ async def answer_in_channel(
             channel=channel,
             ts=placeholder["ts"],
             text=fallback_text(answer),
-            blocks=answer_blocks(answer, answer_id, escalate=bot.escalation is not None),
+            blocks=blocks_for(bot, answer, answer_id),
         )
         if answer.more:  # the asker may read more: offered to them alone
             await client.chat_postEphemeral(

@@ -25,6 +25,7 @@ from indexing import AnswerLog, ChunkStore
 from ..dedupe import Deduper
 from ..escalation import Escalation
 from ..runner import AnswerRunner
+from ..verification import Experts
 from . import listeners
 from .people import SlackPeople
 
@@ -41,6 +42,7 @@ class SlackBot:
     deduper: Deduper
     store: ChunkStore  # to check, before sharing, that a channel may read the sources
     escalation: Escalation | None = None  # where *Still need help* and 🎫 send an answer
+    experts: Experts | None = None  # who may verify answers, and where verified ones are kept
 
 
 def web_client(token: str, base_url: str) -> AsyncWebClient:

@@ -61,6 +61,16 @@ class SlackPeople:
         self._users.put(user_id, principal)
         return principal
 
+    async def name(self, user_id: str) -> str:
+        """How the user is shown to others (their real name; their id when unknown)."""
+        try:
+            async with self._lookups:
+                response = await self.client.users_info(user=user_id)
+        except SlackApiError:
+            return user_id
+        profile = response["user"].get("profile", {})
+        return str(profile.get("real_name") or response["user"].get("real_name") or user_id)
+
     async def person(self, user_id: str) -> Audience:
         """One person's audience (direct messages, the slash command)."""
         principal = await self.principal(user_id)

@@ -6,11 +6,12 @@ mention or a link; sections hold at most 3,000 characters; a message at most 50 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from indexing import Answer, stale_notice, updated_text
+from indexing import Answer, VerifiedAnswer, stale_notice, updated_text
 
 from ..more import MORE_LABEL, MORE_OFFER
 
@@ -67,11 +68,15 @@ def answer_blocks(
     shareable: bool = False,
     escalate: bool = False,
     now: datetime | None = None,
+    verify: bool = False,
 ) -> list[Block]:
     """The answer, its sources (each with when and by whom it was last updated), and its
-    buttons; `now` (default: the current time) is what ages are counted from."""
+    buttons; `now` (default: the current time) is what ages are counted from. An expert's
+    verified answer to the same question comes first; `verify` (an experts group is set)
+    offers *Verify* and, on a verified answer, *Withdraw*."""
     now = now or datetime.now(UTC)
-    blocks = _sections(escape(answer.text))
+    blocks = _verified_blocks(answer.verified, verify) if answer.verified else []
+    blocks += _sections(escape(answer.text))
     notice = stale_notice(answer, now)
     if notice:
         blocks.append(_context(f":warning: {escape(notice)}"))
@@ -98,9 +103,44 @@ def answer_blocks(
         actions.append(_button("share_answer", "Share in channel", answer_id, style="primary"))
     if escalate:
         actions.append(_button("escalate", ":ticket: Still need help", answer_id))
+    if verify and answer.found and answer.citations:
+        actions.append(_button("verify_answer", ":white_check_mark: Verify", answer_id))
     footer = _context(f"Answered from the knowledge base · {escape(answer.generator)}")
     tail = [{"type": "actions", "elements": actions}, footer]
     return blocks[: BLOCK_LIMIT - len(tail)] + tail
+
+
+VERIFY_CALLBACK = "verify_answer"  # the modal's callback id
+
+
+def verify_modal(answer_id: str, channel: str, text: str) -> dict[str, Any]:
+    """The modal an expert verifies an answer in, its text ready to edit."""
+    return {
+        "type": "modal",
+        "callback_id": VERIFY_CALLBACK,
+        "private_metadata": json.dumps({"answer_id": answer_id, "channel": channel}),
+        "title": {"type": "plain_text", "text": "Verify this answer"},
+        "submit": {"type": "plain_text", "text": "Verify"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "answer",
+                "label": {"type": "plain_text", "text": "The answer people will get first"},
+                "hint": {
+                    "type": "plain_text",
+                    "text": "Edit it if needed. Its sources stay, and decide who may see it.",
+                },
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "text",
+                    "multiline": True,
+                    "max_length": 3000,
+                    "initial_value": text[:3000],
+                },
+            }
+        ],
+    }
 
 
 def more_offer_blocks(answer_id: str) -> list[Block]:
@@ -114,6 +154,21 @@ def more_offer_blocks(answer_id: str) -> list[Block]:
 
 def _context(mrkdwn: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn}]}
+
+
+def _verified_blocks(verified: VerifiedAnswer, verify: bool) -> list[Block]:
+    """The verified answer, first: who verified it and when, its text and its sources."""
+    header = (
+        f":white_check_mark: *Verified by {escape(verified.verified_by)} on "
+        f"{verified.verified_at:%Y-%m-%d}*\n"
+    )
+    blocks = _sections(header + escape(verified.text))
+    for c in verified.citations:
+        blocks.append(_context(f"*[{c.number}]* {_link(c.url, c.label or c.title)}"))
+    if verify:
+        withdraw = _button("withdraw_verified", "Withdraw verification", verified.id)
+        blocks.append({"type": "actions", "elements": [withdraw]})
+    return [*blocks, {"type": "divider"}]
 
 
 def _source_menu(answer_id: str, number: int) -> Block:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from ..store.chunk import Hit
@@ -26,6 +27,36 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class VerifiedAnswer:
+    """An expert's answer to a question that means the same as the one asked, shown first."""
+
+    id: str
+    question: str  # the question it was verified for
+    text: str
+    citations: list[Citation]
+    verified_by: str  # the expert's name
+    verified_at: datetime
+    similarity: float  # of the question asked to `question` (serving embedder, cosine)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.__dict__,
+            "citations": [c.__dict__ for c in self.citations],
+            "verified_at": self.verified_at.isoformat(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VerifiedAnswer:
+        return cls(
+            **{
+                **data,
+                "citations": [Citation(**c) for c in data["citations"]],
+                "verified_at": datetime.fromisoformat(data["verified_at"]),
+            }
+        )
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     text: str
@@ -39,10 +70,18 @@ class Answer:
     seconds: float | None = None  # how long the asker waited for it
     stale: bool = False  # found, and every source older than KNOWHERE_STALE_DAYS
     more: bool = False  # the asker may read relevant sources this answer's audience may not
+    verified: VerifiedAnswer | None = None  # shown first: an expert's answer to the same question
 
     def as_shown(self) -> Answer:
         """The answer as its audience sees it: whole passages left out (snippets stay)."""
-        return replace(self, citations=[replace(c, text="") for c in self.citations])
+        verified = self.verified
+        if verified is not None:
+            verified = replace(
+                verified, citations=[replace(c, text="") for c in verified.citations]
+            )
+        return replace(
+            self, citations=[replace(c, text="") for c in self.citations], verified=verified
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +97,7 @@ class Answer:
             "seconds": self.seconds,
             "stale": self.stale,
             "more": self.more,
+            "verified": self.verified.as_dict() if self.verified else None,
         }
 
     @classmethod
@@ -75,6 +115,7 @@ class Answer:
             seconds=data.get("seconds"),
             stale=bool(data.get("stale", False)),
             more=bool(data.get("more", False)),
+            verified=VerifiedAnswer.from_dict(data["verified"]) if data.get("verified") else None,
         )
 
 

@@ -52,6 +52,7 @@ class AnswerRow(Base):
     generator: Mapped[str] = mapped_column(String(300))
     retrieved: Mapped[list[str]] = mapped_column(JSON)
     seconds: Mapped[float | None] = mapped_column(Float)  # how long the asker waited
+    verified_id: Mapped[str | None] = mapped_column(String(32))  # the verified answer it served
 
 
 class PassageRow(Base):
@@ -182,6 +183,7 @@ class AnswerSignals:
     ups: int
     downs: int
     escalated: bool
+    verified: bool = False  # it served a verified answer first
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,7 @@ class AnswerLog(SqlStore):
                     generator=answer.generator,
                     retrieved=answer.retrieved,
                     seconds=answer.seconds,
+                    verified_id=answer.verified.id if answer.verified else None,
                 )
             )
             session.flush()
@@ -450,6 +453,7 @@ class AnswerLog(SqlStore):
                     votes.c.ups,
                     votes.c.downs,
                     escalated.c.answer_id,
+                    AnswerRow.verified_id,
                 )
                 .outerjoin(votes, votes.c.answer_id == AnswerRow.id)
                 .outerjoin(escalated, escalated.c.answer_id == AnswerRow.id)
@@ -465,6 +469,7 @@ class AnswerLog(SqlStore):
                 int(row.ups or 0),
                 int(row.downs or 0),
                 row.answer_id is not None,
+                row.verified_id is not None,
             )
             for row in rows
         ]

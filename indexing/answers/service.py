@@ -4,7 +4,8 @@ Transport-neutral: the Slack and Teams adapters, the CLI and the `answers` Celer
 call `AnswerService.ask`. Steps: rewrite a follow-up into a standalone query → hybrid
 retrieval filtered to what the audience may read → passages within a token budget →
 generation that cites sources by number → mentions taken out of the text → sources older
-than `stale_days` marked (an answer made only of them is marked stale). When nothing is
+than `stale_days` marked (an answer made only of them is marked stale) → an expert's verified
+answer to a question that means the same, when the audience may read it, put first. When nothing is
 relevant enough it says so and lists the closest sources instead of guessing.
 """
 
@@ -20,9 +21,10 @@ from typing import Literal
 from ..access.model import Audience
 from ..search.retriever import Retriever, SearchResult
 from ..store.chunk import Hit
-from .answer import Answer, build_answer
+from .answer import Answer, VerifiedAnswer, build_answer
 from .freshness import mark_stale
 from .generator import Generator, Rewriter
+from .verified import VerifiedLookup
 
 NOT_FOUND = (
     "I couldn't find an answer to that in the sources you can see. "
@@ -99,6 +101,7 @@ class AnswerService:
     min_relevance: float = 0.3
     closest: int = 3
     stale_days: int = 365
+    verified: VerifiedLookup | None = None  # experts' answers, served first (None: none)
 
     def ask(
         self,
@@ -112,6 +115,9 @@ class AnswerService:
         for a private answer they can ask for (it says nothing about what those sources are)."""
         started = time.perf_counter()
         answer, found = self._answer(question, audience, history)
+        verified = self._verified(found, audience)
+        if verified is not None:
+            answer = replace(answer, verified=verified)
         if asker is not None:
             more = self._more_for(asker, audience, answer.standalone_query, found)
             answer = replace(answer, more=more)
@@ -137,6 +143,17 @@ class AnswerService:
         text = self.generator.generate(to_answer, passages, found.query)
         result = build_answer(question, text, passages, self.generator.name)
         return self._finish(result, found, query, confidence), found
+
+    def _verified(self, found: SearchResult, audience: Audience) -> VerifiedAnswer | None:
+        """An expert's answer to a question that means the same, that `audience` may read."""
+        if self.verified is None or found.query is None:
+            return None
+        store, embedder = self.retriever.current()
+        if found.query.embedder != embedder.version:
+            return None  # the serving model changed between the two lines: no match this time
+        return self.verified.match(
+            found.query.vector, embedder.version, embedder.embed, store, audience
+        )
 
     def _more_for(
         self, asker: Audience, audience: Audience, query: str, found: SearchResult

@@ -1,8 +1,9 @@
-"""How answers ended, counted honestly: 👍, 👎, escalated, or no signal.
+"""How answers ended, counted honestly: 👍, 👎, escalated, verified answer served, no signal.
 
 Each answer ends as exactly one outcome. Escalated wins (someone still needed a person,
 whatever the votes); otherwise the active votes on the whole answer decide, a tie counting as
-👎; an answer nobody reacted to is *no signal*, never resolved. Votes on a single source
+👎; an answer nobody voted on that served a verified answer first is *verified*; any other
+is *no signal*, never resolved. Votes on a single source
 are about that source and do not decide the answer's outcome. `knowhere report outcomes`
 prints the shares per channel and per week (ISO weeks, starting on Monday).
 """
@@ -20,8 +21,8 @@ from typing import Literal
 
 from ..answers.log import AnswerSignals
 
-Outcome = Literal["helpful", "not_helpful", "escalated", "no_signal"]
-OUTCOMES: tuple[Outcome, ...] = ("helpful", "not_helpful", "escalated", "no_signal")
+Outcome = Literal["helpful", "not_helpful", "escalated", "verified", "no_signal"]
+OUTCOMES: tuple[Outcome, ...] = ("helpful", "not_helpful", "escalated", "verified", "no_signal")
 
 
 def outcome_of(signals: AnswerSignals) -> Outcome:
@@ -29,7 +30,7 @@ def outcome_of(signals: AnswerSignals) -> Outcome:
         return "escalated"
     if signals.ups or signals.downs:
         return "helpful" if signals.ups > signals.downs else "not_helpful"
-    return "no_signal"
+    return "verified" if signals.verified else "no_signal"
 
 
 @dataclass(frozen=True)

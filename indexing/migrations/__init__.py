@@ -12,7 +12,7 @@ def declared_tables() -> MetaData:
     """Every table the code declares (Base.metadata once each module declaring one is
     imported): what autogenerate and the schema drift test compare a database against."""
     from indexing.access import directory  # noqa: F401
-    from indexing.answers import log  # noqa: F401
+    from indexing.answers import log, verified  # noqa: F401
     from indexing.infra.database import Base
     from indexing.learning import registry  # noqa: F401
     from indexing.sources.tickets import pairs  # noqa: F401

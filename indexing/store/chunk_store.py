@@ -26,6 +26,7 @@ from .access_lists import AccessLists
 from .chunk import Chunk, Hit
 from .schema import (
     ACCESS_ID_PROPERTY,
+    DESCRIBED,
     INDEXED_AS_PROPERTIES,
     MAX_CLAUSES,
     META_PROPERTY,
@@ -349,15 +350,15 @@ class ChunkStore:
                 yield chunk
 
     def described(self, chunk_ids: Sequence[str]) -> list[Chunk]:
-        """The stored chunks with these ids, with their source and document metadata only
-        (no text, no vector); missing ones are left out."""
+        """The stored chunks with these ids, with their source, access list, document
+        metadata and content hash only (no text, no vector); missing ones are left out."""
         found: list[Chunk] = []
         for part in _slices(list(chunk_ids), 1000):
             try:
                 response = self.collection.query.fetch_objects(
                     filters=Filter.by_id().contains_any(part),
                     limit=len(part),
-                    return_properties=["doc_id", "title", "url", "source", "meta"],
+                    return_properties=DESCRIBED,
                 )
             except WeaviateBaseError as err:
                 raise StoreError(f"reading collection '{self.name}' failed: {err}") from err

@@ -55,6 +55,8 @@ RETURNED = [
 ]
 INDEXED_AS = ["content_hash", "chunking"]
 STORED = [*RETURNED, "embedder", *INDEXED_AS]
+# What describes a chunk without its text: where it is from, who may read it, what it was.
+DESCRIBED = ["doc_id", "title", "url", "source", "meta", "content_hash", *ACCESS_PROPERTIES]
 # What a chunk records of its document's indexing (read to rebuild that record).
 RECORD = ["doc_id", "source", "chunk_index", *ACCESS_PROPERTIES, "meta", *INDEXED_AS]
 

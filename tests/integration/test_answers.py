@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,10 +15,12 @@ from indexing import (
     AnswerLog,
     Audience,
     GroupDirectory,
+    VerificationRefused,
     compose,
     jobs,
     stale_notice,
     updated_text,
+    verify_answer,
 )
 from indexing.answers.service import NOT_FOUND, Turn, strip_mentions
 
@@ -91,6 +93,46 @@ def test_each_source_says_when_it_changed_and_an_answer_from_old_pages_says_so(
     printers = next(c for c in fresh.citations if c.doc_id == "kb:it/printers.md")
     assert not printers.stale and not fresh.stale and stale_notice(fresh, now) == ""
     assert updated_text(printers, now).endswith("ago")  # the file's time: minutes ago
+
+
+def test_a_verified_answer_is_served_until_it_expires_or_its_source_changes(settings, company_kb):
+    settings = settings.model_copy(update={"experts_group": "experts"})
+    jobs.index_folder(settings, company_kb)
+    answer_log = AnswerLog(settings.answer_log_url())
+    verified = compose.open_verified_answers(settings)
+    paraphrase = "how can I connect to the VPN?"
+    with compose.connect_weaviate(settings) as client:
+        service = compose.build_answer_service(client, settings)
+        assert service.verified is not None
+        first = service.ask("How do I connect to the VPN?", PUBLIC_ONLY)
+        assert "kb:it/vpn.md" in cited_docs(first)
+        stored = answer_log.get(answer_log.record(first, "cli", "test", "carol"))
+        store = service.retriever.current()[0]
+        verify_answer(verified, store, stored, "Use WireGuard.", "carol", "Carol", 180)
+
+        served = service.ask(paraphrase, PUBLIC_ONLY)
+        assert served.verified is not None and served.verified.text == "Use WireGuard."
+        assert served.verified.similarity >= service.verified.threshold
+        assert served.text  # the usual answer follows
+        assert answer_log.get(answer_log.record(served, "cli", "test", "bob")) is not None
+
+        later = service.verified.clock
+        service.verified.clock = lambda: datetime.now(UTC) + timedelta(days=181)
+        assert service.ask(paraphrase, PUBLIC_ONLY).verified is None  # expired
+        service.verified.clock = later
+
+        vpn = company_kb / "it" / "vpn.md"
+        vpn.write_text(vpn.read_text() + "\nThe VPN now asks for a second factor.\n")
+        jobs.index_folder(settings, company_kb)
+        assert service.ask(paraphrase, PUBLIC_ONLY).verified is None  # its page changed
+        assert verified.active() == []
+
+        lasagna = service.ask("What is the best recipe for lasagna?", PUBLIC_ONLY)
+        nothing = answer_log.get(answer_log.record(lasagna, "cli", "test", "carol"))
+        with pytest.raises(VerificationRefused, match="with sources"):
+            verify_answer(verified, store, nothing, "Boil pasta.", "carol", "Carol", 180)
+    answer_log.close()
+    verified.close()
 
 
 def test_nothing_relevant_says_so_and_lists_the_closest_sources(service):

@@ -28,6 +28,7 @@ from standins.slack_standin import (
     event_body,
     overflow_body,
     signed_headers,
+    view_submission_body,
 )
 from standins.ticket_system import TicketSystem
 
@@ -38,7 +39,7 @@ from indexing.infra.local_services import free_port
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 SECRET = "test-signing-secret-8f2d"
 GENERAL, HR_CHANNEL, ALICE_DM = "CGENERAL", "CHRTEAM", "DALICE"
-ALICE, BOB = "UALICE", "UBOB"
+ALICE, BOB, CAROL = "UALICE", "UBOB", "UCAROL"  # Alice and Carol are experts
 SALARY_QUESTION = "What is the salary band for software engineers?"
 SUPPORT = "CSUPPORT"  # the escalation channel
 PROJECTS = "CPROJECTS"  # a channel of its own for the outcomes report
@@ -51,8 +52,9 @@ def slack() -> Iterator[SlackStandIn]:
         state = standin.state
         state.add_user(ALICE, "alice@northwind.example")  # in hr (tests/fixtures/groups.yml)
         state.add_user(BOB, "bob@northwind.example")
+        state.add_user(CAROL, "carol@northwind.example", name="Carol Jones")  # an expert
         state.add_user(BOT_USER, None, is_bot=True)
-        state.channels[GENERAL] = [ALICE, BOB, BOT_USER]
+        state.channels[GENERAL] = [ALICE, BOB, CAROL, BOT_USER]
         state.channels[HR_CHANNEL] = [ALICE, BOT_USER]
         state.channels[ALICE_DM] = [ALICE, BOT_USER]
         state.channels[SUPPORT] = [BOB, BOT_USER]  # the support team: not in hr
@@ -83,6 +85,7 @@ def bot(bot_settings: Settings, slack: SlackStandIn, ticket_system: TicketSystem
         KNOWHERE_ESCALATION_SLACK_CHANNEL=SUPPORT,
         KNOWHERE_ESCALATION_WEBHOOK_URL=ticket_system.url,
         KNOWHERE_ESCALATION_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        KNOWHERE_EXPERTS_GROUP="experts",
     )
     log_path = bot_settings.home / "slack-bot.log"
     with running_bot(["slack", "--port", str(free_port())], env, log_path) as url:
@@ -572,7 +575,7 @@ def test_the_outcomes_report_counts_each_answer_once_and_no_signal_never_as_reso
         assert done.returncode == 0, done.stderr
         report = json.loads(done.stdout)
         row = next(r for r in report["channels"] if r["group"] == f"slack:{PROJECTS}")
-        wanted = {"helpful": 1, "not_helpful": 1, "escalated": 1, "no_signal": 2}
+        wanted = {"helpful": 1, "not_helpful": 1, "escalated": 1, "verified": 0, "no_signal": 2}
         return row if row["counts"] == wanted else None
 
     row = wait_for(channel_row, timeout=60, interval=1)
@@ -581,8 +584,115 @@ def test_the_outcomes_report_counts_each_answer_once_and_no_signal_never_as_reso
     assert table.returncode == 0 and f"slack:{PROJECTS}" in table.stdout
     assert "no signal is never counted as resolved" in table.stdout
     csv_lines = knowhere(bot_env(bot_settings), "report", "outcomes", "--csv").stdout.splitlines()
-    assert csv_lines[0].startswith("by,group,answers,helpful,not_helpful,escalated,no_signal")
-    assert any(line.startswith(f"channel,slack:{PROJECTS},5,1,1,1,2,") for line in csv_lines)
+    header = "by,group,answers,helpful,not_helpful,escalated,verified,no_signal"
+    assert csv_lines[0].startswith(header)
+    assert any(line.startswith(f"channel,slack:{PROJECTS},5,1,1,1,0,2,") for line in csv_lines)
+
+
+def asked_in(slack: SlackStandIn, bot: str, channel: str, user: str, question: str) -> list[dict]:
+    """The blocks of the answer to `question`, asked by `user` in `channel` (a DM or not)."""
+    if channel == ALICE_DM:
+        event = user_message(slack, channel, user, question, channel_type="im")
+        thread = None
+    else:
+        event = mention(slack, channel, user, question)
+        thread = event["ts"]
+    before = len(slack.state.messages.get(channel, []))
+    send_event(bot, event)
+    placeholder = wait_for(
+        lambda: next(
+            (
+                m
+                for m in slack.state.messages.get(channel, [])[before:]
+                if m.get("bot_id") == BOT_ID and m.get("thread_ts") == thread
+            ),
+            None,
+        )
+    )
+    return answer_update(slack, channel, placeholder["ts"])["blocks"]
+
+
+def verified_header(blocks: list[dict[str, Any]]) -> str | None:
+    first = blocks[0].get("text", {}).get("text", "")
+    return first if first.startswith(":white_check_mark: *Verified by") else None
+
+
+def verify(
+    bot: str, slack: SlackStandIn, expert: str, channel: str, blocks: list, text=None
+) -> None:
+    """`expert` presses *Verify* and confirms the modal (with `text`, else as it is)."""
+    opened = len(slack.state.calls_to("views.open"))
+    answer_id = button_value(blocks, "verify_answer")
+    send_form(bot, action_body("verify_answer", answer_id, expert, channel, "1.0"))
+    view = wait_for(lambda: slack.state.calls_to("views.open")[opened:])[-1].args["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    initial = view["blocks"][0]["element"]["initial_value"]
+    submitted = {"answer": {"text": initial if text is None else text}}
+    assert send_form(bot, view_submission_body(view, expert, submitted)).status_code == 200
+
+
+def test_an_expert_verifies_an_answer_and_questions_that_mean_the_same_get_it_first(
+    bot, slack, answer_log
+):
+    blocks = asked_in(slack, bot, GENERAL, BOB, "How do I connect to the VPN?")
+    assert verified_header(blocks) is None
+    ephemerals = len(slack.state.calls_to("chat.postEphemeral"))
+    opened = len(slack.state.calls_to("views.open"))
+    send_form(
+        bot,
+        action_body("verify_answer", button_value(blocks, "verify_answer"), BOB, GENERAL, "1.0"),
+    )
+    refused = wait_for(lambda: ephemerals_to(slack, BOB, ephemerals))[-1]
+    assert "Only members of the experts group" in refused["text"]
+    assert len(slack.state.calls_to("views.open")) == opened  # Bob never saw the form
+
+    edited = "Install WireGuard, import the profile from the IT portal and connect."
+    verify(bot, slack, CAROL, GENERAL, blocks, edited)
+    told = wait_for(lambda: ephemerals_to(slack, CAROL, ephemerals))[-1]
+    assert told["text"].startswith("Verified.")
+
+    # Asked again in other words: the verified answer first, then the usual one.
+    again = asked_in(slack, bot, GENERAL, BOB, "how can I connect to the VPN?")
+    header = verified_header(again)
+    assert header and f"Verified by Carol Jones on {utc_now():%Y-%m-%d}" in header
+    assert edited in header and "vpn.md|" in text_of(again)
+    assert any(b["type"] == "divider" for b in again)
+    # The same topic, another question (it shares "VPN", not the meaning): no verified answer.
+    assert (
+        verified_header(asked_in(slack, bot, GENERAL, BOB, "How often do VPN keys rotate?")) is None
+    )
+
+    # Bob may not withdraw it; Carol may, and then the usual answer alone comes back.
+    verified_id = button_value(again, "withdraw_verified")
+    send_form(bot, action_body("withdraw_verified", verified_id, BOB, GENERAL, "1.0"))
+    wait_for(
+        lambda: [e for e in ephemerals_to(slack, BOB, ephemerals) if "Only members" in e["text"]][
+            1:
+        ]
+    )
+    assert verified_header(asked_in(slack, bot, GENERAL, BOB, "how can I connect to the VPN?"))
+    send_form(bot, action_body("withdraw_verified", verified_id, CAROL, GENERAL, "1.0"))
+    wait_for(
+        lambda: [e for e in ephemerals_to(slack, CAROL, ephemerals) if "Withdrawn" in e["text"]]
+    )
+    assert (
+        verified_header(asked_in(slack, bot, GENERAL, BOB, "how can I connect to the VPN?")) is None
+    )
+
+
+def test_a_verified_answer_from_a_restricted_page_reaches_only_those_who_may_read_it(bot, slack):
+    blocks = asked_in(slack, bot, ALICE_DM, ALICE, SALARY_QUESTION)  # Alice: hr and an expert
+    assert "85,000" in text_of(blocks)
+    ephemerals = len(slack.state.calls_to("chat.postEphemeral"))
+    verify(bot, slack, ALICE, ALICE_DM, blocks)
+    wait_for(lambda: ephemerals_to(slack, ALICE, ephemerals))
+    paraphrase = "What is the salary range for software engineers?"
+
+    in_general = asked_in(slack, bot, GENERAL, BOB, paraphrase)  # Bob and Carol: not in hr
+    assert verified_header(in_general) is None and "85,000" not in text_of(in_general)
+    in_private = asked_in(slack, bot, ALICE_DM, ALICE, paraphrase)
+    header = verified_header(in_private)
+    assert header and "85,000" in header
 
 
 def test_feedback_buttons_store_a_vote_and_pressing_again_takes_it_back(bot, slack, answer_log):

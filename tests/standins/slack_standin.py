@@ -1,7 +1,7 @@
 """A local stand-in for the Slack Web API, from the payload shapes in Slack's API docs.
 
 It answers the methods the bot calls (auth.test, users.info, conversations.members,
-conversations.replies, chat.postMessage, chat.update, chat.postEphemeral), records every
+conversations.replies, chat.postMessage, chat.update, chat.postEphemeral, views.open), records every
 call, and can answer HTTP 429 with `Retry-After` to test rate limiting. Plus helpers that
 sign requests the way Slack does (v0 HMAC-SHA256 over `v0:timestamp:body`).
 """
@@ -40,8 +40,10 @@ class SlackState:
     lock: threading.RLock = field(default_factory=threading.RLock)
     _clock: float = field(default_factory=lambda: 1_700_000_000.0)
 
-    def add_user(self, user_id: str, email: str | None, is_bot: bool = False) -> None:
-        profile = {"real_name": user_id.title(), "display_name": user_id.lower()}
+    def add_user(
+        self, user_id: str, email: str | None, is_bot: bool = False, name: str | None = None
+    ) -> None:
+        profile = {"real_name": name or user_id.title(), "display_name": user_id.lower()}
         if email:
             profile["email"] = email
         self.users[user_id] = {
@@ -129,6 +131,12 @@ def _handle(state: SlackState, method: str, args: dict[str, Any]) -> dict[str, A
         return {"ok": False, "error": "message_not_found"}
     if method == "chat.postEphemeral":
         return {"ok": True, "message_ts": state.next_ts()}
+    if method == "views.open":
+        view = args.get("view")
+        view = json.loads(view) if isinstance(view, str) else view
+        if not args.get("trigger_id") or not isinstance(view, dict) or view.get("type") != "modal":
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True, "view": {**view, "id": f"V{state.next_ts().replace('.', '')}"}}
     return {"ok": False, "error": "unknown_method"}
 
 
@@ -263,6 +271,25 @@ def overflow_body(action_id: str, value: str, user: str, channel: str, message_t
         selected_option={"text": {"type": "plain_text", "text": "vote"}, "value": value},
     )
     del payload["actions"][0]["value"]
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def view_submission_body(view: dict[str, Any], user: str, values: dict[str, Any]) -> str:
+    """A modal submitted (`view_submission`): the view the bot opened, with its inputs'
+    values as `{block_id: {action_id: value}}`."""
+    state = {
+        block: {action: {"type": "plain_text_input", "value": v} for action, v in inputs.items()}
+        for block, inputs in values.items()
+    }
+    payload = {
+        "type": "view_submission",
+        "team": {"id": TEAM, "domain": "test"},
+        "user": {"id": user, "team_id": TEAM},
+        "api_app_id": "A0KNOWHERE",
+        "token": "legacy-verification-token",
+        "trigger_id": "1.2.4",
+        "view": {**view, "state": {"values": state}},
+    }
     return urlencode({"payload": json.dumps(payload)})
 
 

@@ -9,6 +9,11 @@ from __future__ import annotations
 import indexing
 
 SURFACE = {
+    "WITHDRAWN",
+    "VerificationRefused",
+    "VerifiedAnswer",
+    "VerifiedAnswers",
+    "verify_answer",
     "PUBLIC",
     "PUBLIC_ONLY",
     "Access",

@@ -44,6 +44,7 @@ def fake_bot(thread_answered: bool = False) -> SimpleNamespace:
         ),
         store=MagicMock(),
         escalation=None,
+        experts=None,
     )
 
 

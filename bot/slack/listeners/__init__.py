@@ -6,6 +6,7 @@ import re
 
 from slack_bolt.async_app import AsyncApp
 
+from ..render import VERIFY_CALLBACK
 from . import actions, commands, events
 
 
@@ -22,3 +23,6 @@ def register(app: AsyncApp, command: str = "/ask") -> None:
     app.action("source_vote")(actions.source_vote)
     app.action("escalate")(actions.escalate_answer)
     app.action("more_answer")(actions.more_answer)
+    app.action("verify_answer")(actions.verify_answer)
+    app.action("withdraw_verified")(actions.withdraw_verified)
+    app.view(VERIFY_CALLBACK)(actions.verify_submitted)

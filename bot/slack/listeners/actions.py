@@ -4,6 +4,7 @@ to people."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
 
@@ -14,8 +15,8 @@ from indexing import StoredAnswer, made_from, readable_by
 from ...escalation import COULD_NOT_ESCALATE, channel_text, escalate
 from ...feedback import record_source_vote
 from ...more import private_answer
-from ..answering import PLATFORM, SORRY
-from ..render import answer_blocks, fallback_text
+from ..answering import PLATFORM, SORRY, blocks_for
+from ..render import fallback_text, verify_modal
 
 log = logging.getLogger("knowhere.bot")
 
@@ -43,7 +44,7 @@ async def share_answer(
     posted = await client.chat_postMessage(
         channel=channel,
         text=f"<@{user}> shared: {fallback_text(stored.answer)}",
-        blocks=answer_blocks(stored.answer, stored.id, escalate=bot.escalation is not None),
+        blocks=blocks_for(bot, stored.answer, stored.id),
     )
     await asyncio.to_thread(bot.answer_log.add_message, stored.id, PLATFORM, channel, posted["ts"])
 
@@ -151,11 +152,68 @@ async def more_answer(
             user=user,
             thread_ts=stored.thread,
             text=fallback_text(private),
-            blocks=answer_blocks(private, private_id, escalate=bot.escalation is not None),
+            blocks=blocks_for(bot, private, private_id),
         )
     except Exception:
         log.exception("the private answer to %s failed", action["value"])
         await _tell(client, body, user, SORRY)
+
+
+async def verify_answer(
+    ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, context: Any
+) -> None:
+    """*Verify*: an expert gets the answer in a modal to edit and confirm; anyone else is told
+    only experts may."""
+    await ack()
+    bot = context["knowhere"]
+    user = body["user"]["id"]
+    if bot.experts is None:
+        return
+    if not bot.experts.is_expert(await bot.people.principal(user)):
+        await _tell(client, body, user, bot.experts.not_an_expert)
+        return
+    stored = await asyncio.to_thread(bot.answer_log.get, action["value"])
+    if stored is None:
+        return
+    channel = (body.get("channel") or {}).get("id") or ""
+    modal = verify_modal(stored.id, channel, stored.answer.text)
+    await client.views_open(trigger_id=body["trigger_id"], view=modal)
+
+
+async def verify_submitted(
+    ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, context: Any
+) -> None:
+    """The modal confirmed: stored as verified with the (edited) text, if the sender is still
+    an expert."""
+    await ack()
+    bot = context["knowhere"]
+    user = body["user"]["id"]
+    meta = json.loads(view.get("private_metadata") or "{}")
+    if bot.experts is None or not bot.experts.is_expert(await bot.people.principal(user)):
+        note = bot.experts.not_an_expert if bot.experts else None
+    else:
+        text = view["state"]["values"]["answer"]["text"]["value"] or ""
+        name = await bot.people.name(user)
+        note = await bot.experts.verify(
+            bot.answer_log, bot.store, str(meta.get("answer_id", "")), text, user, name
+        )
+    if note and meta.get("channel"):
+        await client.chat_postEphemeral(channel=meta["channel"], user=user, text=note)
+
+
+async def withdraw_verified(
+    ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, context: Any
+) -> None:
+    """*Withdraw verification*: an expert takes a verified answer back."""
+    await ack()
+    bot = context["knowhere"]
+    user = body["user"]["id"]
+    if bot.experts is None:
+        return
+    if not bot.experts.is_expert(await bot.people.principal(user)):
+        await _tell(client, body, user, bot.experts.not_an_expert)
+        return
+    await _tell(client, body, user, await bot.experts.withdraw(action["value"], user))
 
 
 async def _tell(client: AsyncWebClient, body: dict[str, Any], user: str, note: str) -> None:

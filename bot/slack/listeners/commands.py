@@ -8,8 +8,8 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from ..answering import ASK_SOMETHING, PLATFORM, SORRY, question_of
-from ..render import SEARCHING, answer_blocks, fallback_text
+from ..answering import ASK_SOMETHING, PLATFORM, SORRY, blocks_for, question_of
+from ..render import SEARCHING, fallback_text
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +30,7 @@ async def ask(ack: Any, command: dict[str, Any], client: AsyncWebClient, context
             channel=channel,
             user=user,
             text=fallback_text(answer),
-            blocks=answer_blocks(
-                answer, answer_id, shareable=True, escalate=bot.escalation is not None
-            ),
+            blocks=blocks_for(bot, answer, answer_id, shareable=True),
         )
     except Exception:
         log.exception("slash command failed")
