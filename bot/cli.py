@@ -19,11 +19,11 @@ from indexing.observability.logs import configure_logging
 from .cache import SharedAudiences
 from .dedupe import Deduper
 from .escalation import Escalation
-from .verification import Experts
 from .runner import AnswerRunner, CeleryRunner, InlineRunner, MeasuredRunner
 from .server import slack_routes, web_app
 from .slack.app import SlackBot, build_app, web_client
 from .slack.people import SlackPeople
+from .verification import Experts
 
 app = typer.Typer(help="Knowhere's chat bots.", no_args_is_help=True)
 log = logging.getLogger("knowhere.bot")
@@ -154,6 +154,7 @@ def teams(
             deduper=Deduper(settings.redis_url),
             store=ChunkStore(weaviate_client, settings.collection),
             escalation=Escalation.from_settings(settings, "teams"),
+            experts=Experts.from_settings(settings),
         )
     except KnowhereError as error:
         typer.echo(f"error: {error}", err=True)

@@ -43,9 +43,18 @@ from ..escalation import COULD_NOT_ESCALATE, Escalation, escalate
 from ..feedback import reaction_label, record_reaction
 from ..more import private_answer
 from ..runner import AnswerRunner
+from ..verification import Experts
 from .more import MORE_KEY, offer_in_private
 from .people import CONNECTOR_CLIENT_KEY, TeamsPeople, membership_keys
-from .render import ESCALATE_KEY, answer_activity, escalation_activity, submitted
+from .render import (
+    ESCALATE_KEY,
+    VERIFY_KEY,
+    WITHDRAW_KEY,
+    answer_activity,
+    answer_card,
+    escalation_activity,
+    submitted,
+)
 
 log = logging.getLogger(__name__)
 PLATFORM = "teams"
@@ -60,6 +69,7 @@ class TeamsBot:
     deduper: Deduper
     store: ChunkStore  # to check that a support channel may read an escalated answer
     escalation: Escalation | None = None  # where *Still need help* sends an answer
+    experts: Experts | None = None  # who may verify answers, and where verified ones are kept
 
 
 def auth_configuration(settings: Settings) -> AgentAuthConfiguration:
@@ -123,6 +133,9 @@ def build_agent(
         if escalated:  # *Still need help* pressed, in a chat or a channel
             await _escalate(bot, context, escalated)
             return
+        if submitted(activity, VERIFY_KEY) or submitted(activity, WITHDRAW_KEY):
+            await _verification(bot, context)
+            return
         if not personal and not activity.is_recipient_mentioned():
             return  # channels and group chats: only when mentioned
         question = (activity.remove_recipient_mention() or activity.text or "").strip()
@@ -180,8 +193,8 @@ async def _send_answer(bot: TeamsBot, context: TurnContext, answer: Answer) -> s
     answer_id = await asyncio.to_thread(
         bot.answer_log.record, answer, PLATFORM, conversation, _user(context)
     )
-    escalate = answer_id if bot.escalation is not None else None
-    sent = await context.send_activity(answer_activity(answer, escalate=escalate))
+    buttons = answer_card(answer, answer_id, bot.escalation is not None, bot.experts is not None)
+    sent = await context.send_activity(answer_activity(answer, buttons=buttons))
     if sent and sent.id:
         await asyncio.to_thread(
             bot.answer_log.add_message, answer_id, PLATFORM, conversation, sent.id
@@ -206,6 +219,32 @@ async def _answer_privately(bot: TeamsBot, context: TurnContext, answer_id: str)
     except Exception:
         log.exception("the private answer to %s failed", answer_id)
         await context.send_activity(SORRY)
+
+
+async def _verification(bot: TeamsBot, context: TurnContext) -> None:
+    """*Verify* (with the expert's text) or *Withdraw verification* submitted from a card."""
+    if bot.experts is None:
+        return
+    audience = await bot.people.person(context)
+    if not bot.experts.is_expert(next(iter(audience.principals), None)):
+        await context.send_activity(bot.experts.not_an_expert)
+        return
+    activity = context.activity
+    verify_id, withdraw_id = submitted(activity, VERIFY_KEY), submitted(activity, WITHDRAW_KEY)
+    if withdraw_id:
+        note = await bot.experts.withdraw(withdraw_id, _user(context))
+    else:
+        value = activity.value if isinstance(activity.value, dict) else {}
+        text = value.get("text")
+        note = await bot.experts.verify(
+            bot.answer_log,
+            bot.store,
+            str(verify_id),
+            str(text) if text is not None else None,
+            _user(context),
+            activity.from_property.name or _user(context),
+        )
+    await context.send_activity(note)
 
 
 async def _escalate(bot: TeamsBot, context: TurnContext, answer_id: str) -> None:

@@ -18,11 +18,12 @@ from typing import Any
 
 from microsoft_agents.activity import Activity, ActivityTypes, Attachment, Entity
 
-from indexing import Answer, Citation, stale_notice, updated_text
+from indexing import Answer, Citation, VerifiedAnswer, stale_notice, updated_text
 
 MAX_CITATIONS = 20
 _MARKUP = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
 _CITATION = re.compile(r"\\\[(\d+)\\\]")
+_CITATION_PILL = re.compile(r"\[(\d+)\]")
 _ADDRESS = re.compile(r"\b(?:https?|ftp|file|mailto):[^\s`)\]]+|\bwww\.[^\s`)\]]+", re.I)
 
 
@@ -80,16 +81,57 @@ ESCALATE_LABEL = "🎫 Still need help"
 CARD = "application/vnd.microsoft.card.adaptive"
 
 
-def submit_card(text: str | None, title: str, data: dict[str, str]) -> Attachment:
-    """An Adaptive Card with one `Action.Submit` button (and a line of text above it)."""
-    card: dict[str, Any] = {
+VERIFY_KEY = "knowhere_verify"  # {key: answer id, "text": the expert's text}
+WITHDRAW_KEY = "knowhere_withdraw"  # {key: verified answer id}
+
+
+def card(body: list[dict[str, Any]], actions: list[dict[str, Any]]) -> Attachment:
+    content = {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "version": "1.5",
-        "body": [{"type": "TextBlock", "text": text, "wrap": True}] if text else [],
-        "actions": [{"type": "Action.Submit", "title": title, "data": data}],
+        "body": body,
+        "actions": actions,
     }
-    return Attachment(content_type=CARD, content=card)
+    return Attachment(content_type=CARD, content=content)
+
+
+def submit(title: str, data: dict[str, str]) -> dict[str, Any]:
+    return {"type": "Action.Submit", "title": title, "data": data}
+
+
+def submit_card(text: str | None, title: str, data: dict[str, str]) -> Attachment:
+    """An Adaptive Card with one `Action.Submit` button (and a line of text above it)."""
+    body = [{"type": "TextBlock", "text": text, "wrap": True}] if text else []
+    return card(body, [submit(title, data)])
+
+
+def answer_card(answer: Answer, answer_id: str, escalate: bool, verify: bool) -> Attachment | None:
+    """The answer's buttons: *Still need help*; for experts *Verify* (a form with the text to
+    edit) and, on a verified answer, *Withdraw verification*. None without any."""
+    actions = []
+    if escalate:
+        actions.append(submit(ESCALATE_LABEL, {ESCALATE_KEY: answer_id}))
+    if verify and answer.found and answer.citations:
+        form = {
+            "type": "Input.Text",
+            "id": "text",
+            "isMultiline": True,
+            "maxLength": 3000,
+            "value": answer.text[:3000],
+            "label": "The answer people will get first (its sources stay)",
+        }
+        confirm = submit("Verify", {VERIFY_KEY: answer_id})
+        actions.append(
+            {
+                "type": "Action.ShowCard",
+                "title": "✅ Verify",
+                "card": {"type": "AdaptiveCard", "body": [form], "actions": [confirm]},
+            }
+        )
+    if verify and answer.verified:
+        actions.append(submit("Withdraw verification", {WITHDRAW_KEY: answer.verified.id}))
+    return card([], actions) if actions else None
 
 
 def submitted(activity: Any, key: str) -> str | None:
@@ -119,22 +161,44 @@ def escalation_activity(payload: dict[str, Any], with_answer: bool, name: str) -
             "Knowhere answered:" if payload["found"] else "Knowhere found no answer; closest:",
         ]
         lines += ["", escape(str(payload["answer"])), ""]
-        for source in payload["sources"]:
-            url = str(source["url"])
-            title = escape(str(source["title"]))
-            link = f"[{title}]({url})" if url.startswith(("http://", "https://")) else title
-            lines.append(f"- \\[{source['number']}\\] {link}")
+        lines += [_source_line(s["number"], s["title"], s["url"]) for s in payload["sources"]]
     return Activity(type=ActivityTypes.message, text="\n".join(lines), text_format="markdown")
 
 
+def _source_line(number: object, title: object, url: object) -> str:
+    """ "- [n] title" as a list item, linked when the address is a web one (n is no pill)."""
+    shown = escape(str(title))
+    link = f"[{shown}]({url})" if str(url).startswith(("http://", "https://")) else shown
+    return f"- \\[{number}\\] {link}"
+
+
+def _verified_text(verified: VerifiedAnswer) -> str:
+    """The verified answer, before the usual one: who verified it and when, its text (its
+    [n] markers are not the citation pills below) and its sources."""
+    text = _CITATION_PILL.sub(r"\\[\1\\]", escape(verified.text))
+    lines = [
+        f"✅ **Verified by {escape(verified.verified_by)} on {verified.verified_at:%Y-%m-%d}**",
+        "",
+        text,
+        "",
+        *(_source_line(c.number, c.label or c.title, c.url) for c in verified.citations),
+        "",
+        "---",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def answer_activity(
-    answer: Answer, now: datetime | None = None, escalate: str | None = None
+    answer: Answer, now: datetime | None = None, buttons: Attachment | None = None
 ) -> Activity:
-    """The answer as a Teams message; `now` (default: the current time) is what the
-    sources' ages are counted from; with `escalate` (the answer's id) a *Still need help*
-    button."""
+    """The answer as a Teams message (an expert's verified answer to the same question
+    first); `now` (default: the current time) is what the sources' ages are counted from;
+    `buttons` (`answer_card`) goes below it."""
     now = now or datetime.now(UTC)
     text = escape(answer.text)
+    if answer.verified:
+        text = _verified_text(answer.verified) + text
     notice = stale_notice(answer, now)
     if notice:
         text += f"\n\n⚠️ {escape(notice)}"
@@ -148,6 +212,6 @@ def answer_activity(
         entities=[Entity(**citation_entity(answer, now))],
         channel_data={"feedbackLoopEnabled": True},
     )
-    if escalate:
-        activity.attachments = [submit_card(None, ESCALATE_LABEL, {ESCALATE_KEY: escalate})]
+    if buttons is not None:
+        activity.attachments = [buttons]
     return activity

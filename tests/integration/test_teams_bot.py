@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -64,6 +64,7 @@ def bot(
         KNOWHERE_ESCALATION_TEAMS_CHANNEL=SUPPORT_CHANNEL,
         KNOWHERE_ESCALATION_WEBHOOK_URL=ticket_system.url,
         KNOWHERE_ESCALATION_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        KNOWHERE_EXPERTS_GROUP="experts",  # Alice and Carol (tests/fixtures/groups.yml)
     )
     log_path = company_settings.home / "teams-bot.log"
     with running_bot(["teams", "--port", str(free_port())], env, log_path) as url:
@@ -316,6 +317,49 @@ def test_still_need_help_goes_to_the_support_channel_and_the_ticket_system(
     assert (
         next(r for r in report.channels if r.group == f"teams:{GENERAL}").counts["escalated"] >= 1
     )
+
+
+def card_action(answer: dict[str, Any], title: str) -> dict[str, Any]:
+    actions = answer["attachments"][0]["content"]["actions"]
+    return next(a for a in actions if title in a["title"])
+
+
+def submitted_in_general(teams: TeamsStandIn, user: str, value: dict[str, Any]) -> dict:
+    return activity(
+        teams.service_url,
+        GENERAL,
+        member(teams, user),
+        conversation_type="channel",
+        channelData={"team": {"id": TEAM}, "channel": {"id": GENERAL}},
+        value=value,
+    )
+
+
+def test_an_expert_verifies_in_a_card_and_the_same_question_gets_it_first(bot, teams):
+    _, answer = ask(bot, teams, in_general(teams, "29:bob", "How do I connect to the VPN?"))
+    verify = card_action(answer, "Verify")
+    assert verify["type"] == "Action.ShowCard"
+    form = verify["card"]["body"][0]
+    assert form["type"] == "Input.Text" and form["id"] == "text" and form["value"]
+    data = verify["card"]["actions"][0]["data"]
+    edited = "Install WireGuard, import the profile from the IT portal and connect."
+
+    _, refused = ask(bot, teams, submitted_in_general(teams, "29:bob", {**data, "text": edited}))
+    assert "Only members of the experts group" in refused["text"]
+    _, told = ask(bot, teams, submitted_in_general(teams, "29:carol", {**data, "text": edited}))
+    assert told["text"].startswith("Verified.")
+
+    _, again = ask(bot, teams, in_general(teams, "29:bob", "how can I connect to the VPN?"))
+    assert again["text"].startswith(f"✅ **Verified by Carol on {datetime.now(UTC):%Y-%m-%d}**")
+    assert "Install WireGuard, import the profile" in again["text"]
+    assert again["entities"][0]["citation"]  # the usual answer follows, with its pills
+    withdraw = card_action(again, "Withdraw")["data"]
+    _, refused = ask(bot, teams, submitted_in_general(teams, "29:bob", withdraw))
+    assert "Only members" in refused["text"]
+    _, withdrawn = ask(bot, teams, submitted_in_general(teams, "29:carol", withdraw))
+    assert withdrawn["text"].startswith("Withdrawn")
+    _, usual = ask(bot, teams, in_general(teams, "29:bob", "how can I connect to the VPN?"))
+    assert "Verified by" not in usual["text"]
 
 
 def answered(bot: str, teams: TeamsStandIn, question: str) -> tuple[str, str]:
