@@ -216,6 +216,9 @@ def main() -> None:
         env = bot_env(
             settings.model_copy(update={"collection": collection, "database_url": db}),
             KNOWHERE_ANSWER_MODE="extractive",
+            # One asker sends every question: measure load, not the per-user rate limit.
+            KNOWHERE_USER_QUESTIONS_PER_MINUTE="100000",
+            KNOWHERE_ANSWER_QUEUE="1000",
             KNOWHERE_SLACK_BOT_TOKEN="xoxb-test-token",
             KNOWHERE_SLACK_SIGNING_SECRET=SECRET,
             KNOWHERE_SLACK_API_URL=slack.api_url,

@@ -97,6 +97,9 @@ def main() -> None:
         settings,
         KNOWHERE_TEAMS_ANONYMOUS="true",
         KNOWHERE_ANSWER_MODE="extractive",
+        # One asker sends every question: measure load, not the per-user rate limit.
+        KNOWHERE_USER_QUESTIONS_PER_MINUTE="100000",
+        KNOWHERE_ANSWER_QUEUE="1000",
         KNOWHERE_ANSWER_THREADS=str(args.answer_threads),
     )
     typing: list[float] = []

@@ -104,7 +104,9 @@ def run(model: str) -> dict[str, object]:
         "at_chosen": {name: by_split[name][threshold] for name in by_split},
         "default_in_code": default,
         "at_default": {name: by_split[name].get(default) for name in by_split},
-        "per_threshold": {name: {str(t): r for t, r in res.items()} for name, res in by_split.items()},
+        "per_threshold": {
+            name: {str(t): r for t, r in res.items()} for name, res in by_split.items()
+        },
     }
 
 

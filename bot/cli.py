@@ -16,6 +16,7 @@ from aiohttp import ClientSession, ClientTimeout, web
 from indexing import ChunkStore, ConfigError, KnowhereError, Settings, compose
 from indexing.observability.logs import configure_logging
 
+from .admission import Admission
 from .cache import SharedAudiences
 from .dedupe import Deduper
 from .escalation import Escalation
@@ -93,6 +94,7 @@ def slack(
             store=ChunkStore(weaviate_client, settings.collection),
             escalation=Escalation.from_settings(settings),
             experts=Experts.from_settings(settings),
+            admission=Admission.from_settings(settings, "slack"),
         )
     except KnowhereError as error:
         typer.echo(f"error: {error}", err=True)
@@ -155,6 +157,7 @@ def teams(
             store=ChunkStore(weaviate_client, settings.collection),
             escalation=Escalation.from_settings(settings, "teams"),
             experts=Experts.from_settings(settings),
+            admission=Admission.from_settings(settings, "teams"),
         )
     except KnowhereError as error:
         typer.echo(f"error: {error}", err=True)

@@ -118,6 +118,10 @@ class Settings(BaseSettings):
     answer_threads: int = Field(default=1, ge=1)  # answers computed at once in a bot process
     # Signs the bots' requests on the `answers` queue; workers answer only signed ones.
     answer_signing_key: SecretStr | None = None
+    # Questions one person may ask per minute (all bot replicas together), and questions one
+    # bot process holds at once (waiting or being answered); past either: "try again in N s".
+    user_questions_per_minute: int = Field(default=10, ge=1)
+    answer_queue: int = Field(default=20, ge=1)
     bot_host: str = "127.0.0.1"
     bot_port: int = 3000
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
@@ -12,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from indexing import Answer, Turn
 
+from ..admission import NotNow
 from ..more import MORE_OFFER
 from .render import SEARCHING, answer_blocks, fallback_text, more_offer_blocks
 
@@ -69,12 +71,36 @@ async def answer_in_channel(
     thread: str | None,
     direct: bool,
 ) -> None:
-    """Post a placeholder, then replace it with the answer for the message's audience."""
+    """Post a placeholder, then replace it with the answer for the message's audience (when
+    the bot takes the question on now: else the asker alone is told when to try again)."""
     channel, user = event["channel"], event.get("user", "")
     question = question_of(event.get("text", ""))
     if not question:
         await client.chat_postMessage(channel=channel, thread_ts=thread, text=ASK_SOMETHING)
         return
+    try:
+        async with admitted(bot, user):
+            await _answer(bot, client, event, question, thread, direct)
+    except NotNow as not_now:
+        await client.chat_postEphemeral(
+            channel=channel, user=user, thread_ts=thread, text=not_now.note
+        )
+
+
+def admitted(bot: SlackBot, user: str) -> AbstractAsyncContextManager[None]:
+    """A place for `user`'s question (NotNow when there is none); always one without limits."""
+    return bot.admission.admit(user) if bot.admission else nullcontext()
+
+
+async def _answer(
+    bot: SlackBot,
+    client: AsyncWebClient,
+    event: dict[str, Any],
+    question: str,
+    thread: str | None,
+    direct: bool,
+) -> None:
+    channel, user = event["channel"], event.get("user", "")
     placeholder = await client.chat_postMessage(channel=channel, thread_ts=thread, text=SEARCHING)
     try:
         asker = await bot.people.person(user)

@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from indexing import AnswerLog, ChunkStore
 
+from ..admission import Admission
 from ..dedupe import Deduper
 from ..escalation import Escalation
 from ..runner import AnswerRunner
@@ -43,6 +44,7 @@ class SlackBot:
     store: ChunkStore  # to check, before sharing, that a channel may read the sources
     escalation: Escalation | None = None  # where *Still need help* and 🎫 send an answer
     experts: Experts | None = None  # who may verify answers, and where verified ones are kept
+    admission: Admission | None = None  # per-user rate limit and bounded queue (None: none)
 
 
 def web_client(token: str, base_url: str) -> AsyncWebClient:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,7 @@ from indexing import (
     readable_by,
 )
 
+from ..admission import Admission, NotNow
 from ..dedupe import Deduper
 from ..escalation import COULD_NOT_ESCALATE, Escalation, escalate
 from ..feedback import reaction_label, record_reaction
@@ -70,6 +72,7 @@ class TeamsBot:
     store: ChunkStore  # to check that a support channel may read an escalated answer
     escalation: Escalation | None = None  # where *Still need help* sends an answer
     experts: Experts | None = None  # who may verify answers, and where verified ones are kept
+    admission: Admission | None = None  # per-user rate limit and bounded queue (None: none)
 
 
 def auth_configuration(settings: Settings) -> AgentAuthConfiguration:
@@ -141,21 +144,11 @@ def build_agent(
         question = (activity.remove_recipient_mention() or activity.text or "").strip()
         if not question:
             return
-        await context.send_activity(Activity(type=ActivityTypes.typing))
         try:
-            asker = await bot.people.person(context)
-            audience = asker if personal else await bot.people.conversation(context)
-            answer = await bot.runner.ask(question, audience, [], None if personal else asker)
-            answer_id = await _send_answer(bot, context, answer)
-        except Exception:
-            log.exception("answering in Teams failed")
-            await context.send_activity(SORRY)
-            return
-        if answer.more:  # the asker may read more: offered in their 1:1 chat, to them alone
-            try:
-                await offer_in_private(context, answer_id)
-            except Exception:
-                log.exception("offering the private answer in a 1:1 chat failed")
+            async with bot.admission.admit(_user(context)) if bot.admission else nullcontext():
+                await _answer_message(bot, context, question, personal)
+        except NotNow as not_now:
+            await context.send_activity(not_now.note)
 
     @agent.activity(ActivityTypes.invoke)
     async def on_invoke(context: TurnContext, _: TurnState) -> None:
@@ -184,6 +177,28 @@ def build_agent(
         await _forget(bot, context)
 
     return agent, adapter
+
+
+async def _answer_message(
+    bot: TeamsBot, context: TurnContext, question: str, personal: bool
+) -> None:
+    """Typing, then the answer for the chat's or channel's audience (and the private "more"
+    offer when the asker may read more)."""
+    await context.send_activity(Activity(type=ActivityTypes.typing))
+    try:
+        asker = await bot.people.person(context)
+        audience = asker if personal else await bot.people.conversation(context)
+        answer = await bot.runner.ask(question, audience, [], None if personal else asker)
+        answer_id = await _send_answer(bot, context, answer)
+    except Exception:
+        log.exception("answering in Teams failed")
+        await context.send_activity(SORRY)
+        return
+    if answer.more:  # the asker may read more: offered in their 1:1 chat, to them alone
+        try:
+            await offer_in_private(context, answer_id)
+        except Exception:
+            log.exception("offering the private answer in a 1:1 chat failed")
 
 
 async def _send_answer(bot: TeamsBot, context: TurnContext, answer: Answer) -> str:

@@ -85,6 +85,9 @@ def bot(bot_settings: Settings, slack: SlackStandIn, ticket_system: TicketSystem
         KNOWHERE_ESCALATION_SLACK_CHANNEL=SUPPORT,
         KNOWHERE_ESCALATION_WEBHOOK_URL=ticket_system.url,
         KNOWHERE_ESCALATION_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        # The module asks Bob dozens of questions a minute: no rate limit here (see
+        # test_admission.py for it).
+        KNOWHERE_USER_QUESTIONS_PER_MINUTE="1000",
         KNOWHERE_EXPERTS_GROUP="experts",
     )
     log_path = bot_settings.home / "slack-bot.log"

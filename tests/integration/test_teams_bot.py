@@ -64,6 +64,9 @@ def bot(
         KNOWHERE_ESCALATION_TEAMS_CHANNEL=SUPPORT_CHANNEL,
         KNOWHERE_ESCALATION_WEBHOOK_URL=ticket_system.url,
         KNOWHERE_ESCALATION_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        # The module asks Bob dozens of questions a minute: no rate limit here (see
+        # test_admission.py for it).
+        KNOWHERE_USER_QUESTIONS_PER_MINUTE="1000",
         KNOWHERE_EXPERTS_GROUP="experts",  # Alice and Carol (tests/fixtures/groups.yml)
     )
     log_path = company_settings.home / "teams-bot.log"

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 from unittest.mock import AsyncMock, MagicMock
 
+from bot.admission import NotNow
 from bot.slack.answering import SORRY
 from bot.slack.listeners import actions, commands, events
 from bot.slack.render import SEARCHING
@@ -45,6 +46,7 @@ def fake_bot(thread_answered: bool = False) -> SimpleNamespace:
         store=MagicMock(),
         escalation=None,
         experts=None,
+        admission=None,
     )
 
 
@@ -76,6 +78,27 @@ def test_a_mention_posts_a_placeholder_in_its_thread_then_the_answer_for_the_cha
     update = client.chat_update.await_args.kwargs
     assert update["ts"] == "111.222" and "28 days" in update["text"]
     assert bot.answer_log.record.call_args.args[1:] == ("slack", "C1", "U1", "100.1", "111.222")
+
+
+class Full:
+    """An admission with no room: every question is turned away."""
+
+    def admit(self, user: str) -> Any:
+        raise NotNow("I'm answering a lot of questions right now. Please try again in 12 s.", 12)
+
+
+def test_a_question_the_bot_cannot_take_now_gets_only_a_note_to_its_asker():
+    bot, client = fake_bot(), slack_client()
+    bot.admission = Full()
+    event = {"channel": "C1", "user": "U1", "ts": "100.1", "text": "<@UBOT> vacation days?"}
+
+    run(events.app_mention(event=event, client=client, context=context(bot)))
+
+    note = client.chat_postEphemeral.await_args.kwargs
+    assert (note["channel"], note["user"], note["thread_ts"]) == ("C1", "U1", "100.1")
+    assert note["text"].endswith("try again in 12 s.")
+    client.chat_postMessage.assert_not_awaited()  # no placeholder in the channel
+    bot.runner.ask.assert_not_awaited()
 
 
 def test_a_direct_message_is_answered_with_the_askers_own_permissions():

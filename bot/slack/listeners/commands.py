@@ -8,7 +8,8 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from ..answering import ASK_SOMETHING, PLATFORM, SORRY, blocks_for, question_of
+from ...admission import NotNow
+from ..answering import ASK_SOMETHING, PLATFORM, SORRY, admitted, blocks_for, question_of
 from ..render import SEARCHING, fallback_text
 
 log = logging.getLogger(__name__)
@@ -20,8 +21,16 @@ async def ask(ack: Any, command: dict[str, Any], client: AsyncWebClient, context
     if not question:
         await ack(response_type="ephemeral", text=ASK_SOMETHING)
         return
-    await ack(response_type="ephemeral", text=SEARCHING)
     user, channel = command["user_id"], command["channel_id"]
+    try:
+        async with admitted(bot, user):
+            await ack(response_type="ephemeral", text=SEARCHING)
+            await _answer(bot, client, question, user, channel)
+    except NotNow as not_now:
+        await ack(response_type="ephemeral", text=not_now.note)
+
+
+async def _answer(bot: Any, client: AsyncWebClient, question: str, user: str, channel: str) -> None:
     try:
         audience = await bot.people.person(user)
         answer = await bot.runner.ask(question, audience, [])
