@@ -11,6 +11,7 @@ from .access.groups import GroupDirectory
 from .access.model import PUBLIC, PUBLIC_ONLY, Access, Audience, Clause, Principal
 from .answers.answer import Answer, Citation, VerifiedAnswer
 from .answers.escalation import escalation_payload, sign_body, verify_signature
+from .answers.follow_ups import asks_something
 from .answers.freshness import stale_notice, updated_text
 from .answers.log import AnswerLog, FeedbackPair, StoredAnswer
 from .answers.requests import AnswerRequest, RequestRefused, sign_request, verify_request
@@ -105,6 +106,7 @@ __all__ = [
     "SwitchReport",
     "TrainOutcome",
     "Turn",
+    "asks_something",
     "audience_filter",
     "load_sources",
     "made_from",

@@ -32,24 +32,38 @@ def question_of(text: str) -> str:
     return " ".join(_MENTION.sub(" ", text or "").split())
 
 
-async def history(client: AsyncWebClient, channel: str, thread: str, skip: set[str]) -> list[Turn]:
-    """The thread's earlier messages as turns (ours as the assistant's)."""
+async def history(
+    bot: SlackBot, client: AsyncWebClient, channel: str, thread: str, skip: set[str]
+) -> list[Turn]:
+    """The thread's earlier turns: from the answer log when the bot answered in it (no Slack
+    call at all), else the thread's messages from `conversations.replies`, paged to the end
+    (ours as the assistant's)."""
+    logged = await asyncio.to_thread(bot.answer_log.thread_turns, PLATFORM, channel, thread)
+    if logged:
+        return logged[-HISTORY_TURNS:]
+    turns: list[Turn] = []
+    cursor = None
     try:
-        response = await client.conversations_replies(channel=channel, ts=thread, limit=50)
+        while True:
+            response = await client.conversations_replies(
+                channel=channel, ts=thread, limit=200, cursor=cursor
+            )
+            messages: list[dict[str, Any]] = response.get("messages") or []
+            for message in messages:
+                if message.get("ts") in skip or not message.get("text"):
+                    continue
+                text = question_of(message["text"])
+                if text and text != SEARCHING:
+                    turns.append(Turn("assistant" if message.get("bot_id") else "user", text))
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
     except SlackApiError as err:
         log.warning(
             "conversations.replies failed (%s): answering without the thread",
             err.response.get("error"),
         )
         return []
-    turns = []
-    messages: list[dict[str, Any]] = response.get("messages") or []
-    for message in messages:
-        if message.get("ts") in skip or not message.get("text"):
-            continue
-        text = question_of(message["text"])
-        if text and text != SEARCHING:
-            turns.append(Turn("assistant" if message.get("bot_id") else "user", text))
     return turns[-HISTORY_TURNS:]
 
 
@@ -107,7 +121,7 @@ async def _answer(
         audience = asker if direct else await bot.people.channel(channel)
         turns: list[Turn] = []
         if thread and thread != event["ts"]:
-            turns = await history(client, channel, thread, {event["ts"], placeholder["ts"]})
+            turns = await history(bot, client, channel, thread, {event["ts"], placeholder["ts"]})
         answer = await bot.runner.ask(question, audience, turns, None if direct else asker)
         answer_id = await asyncio.to_thread(
             bot.answer_log.record, answer, PLATFORM, channel, user, thread, placeholder["ts"]

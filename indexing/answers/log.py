@@ -32,6 +32,7 @@ from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 from ..infra.database import Base, SqlStore, utc_now
 from ..observability.metrics import ANSWER_OUTCOMES, VOTE_OUTCOMES
 from .answer import Answer, Citation
+from .turns import Turn
 
 
 class AnswerRow(Base):
@@ -287,6 +288,23 @@ class AnswerLog(SqlStore):
                 AnswerRow.thread == thread,
             )
             return session.execute(query.limit(1)).first() is not None
+
+    def thread_turns(self, platform: str, conversation: str, thread: str) -> list[Turn]:
+        """The questions asked and answers given in this thread, oldest first."""
+        with self._session() as session:
+            rows = session.execute(
+                select(AnswerRow.question, AnswerRow.text)
+                .where(
+                    AnswerRow.platform == platform,
+                    AnswerRow.conversation == conversation,
+                    AnswerRow.thread == thread,
+                )
+                .order_by(AnswerRow.created_at, AnswerRow.id)
+            ).all()
+        turns: list[Turn] = []
+        for question, text in rows:
+            turns += [Turn("user", question), Turn("assistant", text)]
+        return turns
 
     def get(self, answer_id: str) -> StoredAnswer | None:
         with self._session() as session:

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..access.model import Audience
 from ..errors import KnowhereError
-from .service import Turn
+from .turns import Turn
 
 MAX_AGE_S = 300  # a bot waits two minutes for an answer; older requests are stale
 

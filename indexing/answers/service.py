@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Literal
 
 from ..access.model import Audience
 from ..search.retriever import Retriever, SearchResult
@@ -24,6 +23,7 @@ from ..store.chunk import Hit
 from .answer import Answer, VerifiedAnswer, build_answer
 from .freshness import mark_stale
 from .generator import Generator, Rewriter
+from .turns import Turn
 from .verified import VerifiedLookup
 
 NOT_FOUND = (
@@ -43,14 +43,6 @@ def strip_mentions(text: str) -> str:
     """`text` without @channel/@here/@everyone or user/group mentions (the words are kept)."""
     text = _ANGLE_MENTION.sub("", text)
     return _AT_MENTION.sub(r"\1", text)
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One earlier message of the conversation."""
-
-    role: Literal["user", "assistant"]
-    text: str
 
 
 def standalone_query(

@@ -308,6 +308,7 @@ def test_a_follow_up_in_an_answered_thread_needs_no_mention(bot, slack):
     send_event(bot, first)
     answer_update(slack, GENERAL, placeholder_for(slack, GENERAL, first["ts"])["ts"])
 
+    replies_read = len(slack.state.calls_to("conversations.replies"))
     follow_up = user_message(slack, GENERAL, BOB, "and how do I request them?", first["ts"])
     send_event(bot, follow_up)
     updates = wait_for(
@@ -318,6 +319,14 @@ def test_a_follow_up_in_an_answered_thread_needs_no_mention(bot, slack):
         ]
     )
     assert updates
+    # The thread's history came from the answer log: Slack was not asked for it again.
+    assert len(slack.state.calls_to("conversations.replies")) == replies_read
+
+    # "thanks!" in the thread is not a question: nothing is posted for it.
+    posted = len(slack.state.calls_to("chat.postMessage"))
+    send_event(bot, user_message(slack, GENERAL, BOB, "thanks!", first["ts"]))
+    time.sleep(1)
+    assert len(slack.state.calls_to("chat.postMessage")) == posted
 
     unanswered = user_message(slack, GENERAL, BOB, "lunch?", thread="1.000001")
     send_event(bot, unanswered)
@@ -328,20 +337,23 @@ def test_a_follow_up_in_an_answered_thread_needs_no_mention(bot, slack):
 
 
 def test_the_slash_command_answers_privately_and_can_share_to_the_channel(bot, slack):
-    acked = send_form(bot, command_body(SALARY_QUESTION, ALICE, GENERAL))
+    acked = send_form(
+        bot, command_body(SALARY_QUESTION, ALICE, GENERAL, response_url=slack.response_url)
+    )
     assert acked.status_code == 200 and "Searching" in acked.text
 
     private = wait_for(
         lambda: next(
             (
                 c.args
-                for c in slack.state.calls_to("chat.postEphemeral")
-                if c.args["user"] == ALICE and "share_answer" in text_of(c.args.get("blocks", []))
+                for c in slack.state.calls_to("response_url")
+                if "share_answer" in text_of(c.args.get("blocks", []))
             ),
             None,
         )
     )
     assert "85,000" in text_of(private["blocks"])  # Alice's own permissions
+    assert private["response_type"] == "ephemeral"
     answer_id = button_value(private["blocks"], "share_answer")
     # Sharing the HR answer into #general (Bob may not read it) is refused.
     before = len(slack.state.calls_to("chat.postMessage"))
@@ -354,13 +366,16 @@ def test_the_slash_command_answers_privately_and_can_share_to_the_channel(bot, s
     )
     assert len(slack.state.calls_to("chat.postMessage")) == before
 
-    acked = send_form(bot, command_body("How do I connect to the VPN?", BOB, GENERAL))
+    acked = send_form(
+        bot,
+        command_body("How do I connect to the VPN?", BOB, GENERAL, response_url=slack.response_url),
+    )
     public = wait_for(
         lambda: next(
             (
                 c.args
-                for c in slack.state.calls_to("chat.postEphemeral")
-                if c.args["user"] == BOB and "vpn.md" in text_of(c.args.get("blocks", []))
+                for c in slack.state.calls_to("response_url")
+                if "vpn.md" in text_of(c.args.get("blocks", []))
             ),
             None,
         )
@@ -802,6 +817,16 @@ def test_instructions_inside_a_document_never_produce_a_mention(bot, slack):
         "<@U0ADMIN>",
     ):
         assert mention_text not in shown
+
+
+def test_the_slash_command_answers_in_a_channel_the_bot_was_never_invited_to(bot, slack):
+    answers = len(slack.state.calls_to("response_url"))
+    body = command_body(
+        "How do I connect to the VPN?", BOB, "CELSEWHERE", response_url=slack.response_url
+    )
+    assert send_form(bot, body).status_code == 200
+    answer = wait_for(lambda: slack.state.calls_to("response_url")[answers:])[-1].args
+    assert answer["response_type"] == "ephemeral" and "vpn.md" in text_of(answer["blocks"])
 
 
 def test_the_app_manifest_subscribes_to_what_the_bot_handles_with_the_scopes_it_needs():

@@ -130,6 +130,11 @@ def _handle(state: SlackState, method: str, args: dict[str, Any]) -> dict[str, A
                 return {"ok": True, "channel": channel, "ts": ts, "text": message["text"]}
         return {"ok": False, "error": "message_not_found"}
     if method == "chat.postEphemeral":
+        members = state.channels.get(args.get("channel", ""))
+        if members is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if BOT_USER not in members:
+            return {"ok": False, "error": "not_in_channel"}
         return {"ok": True, "message_ts": state.next_ts()}
     if method == "views.open":
         view = args.get("view")
@@ -155,6 +160,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         url = urlparse(self.path)
+        if url.path.startswith("/commands/"):
+            self._respond_to_command()
+            return
         method = url.path.rsplit("/", 1)[-1]
         args: dict[str, Any] = {k: v[0] for k, v in parse_qs(url.query).items()}
         length = int(self.headers.get("Content-Length") or 0)
@@ -180,6 +188,20 @@ class _Handler(BaseHTTPRequestHandler):
             result = _handle(state, method, args)
         self._reply(200, result)
 
+    def _respond_to_command(self) -> None:
+        """A message sent to a command's `response_url` (JSON, no token: the URL is the
+        credential), recorded as a call to "response_url"."""
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        with self.state.lock:
+            self.state.calls.append(Call("response_url", body, time.monotonic()))
+        data = b"ok"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def _reply(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None):
         data = json.dumps(payload).encode()
         self.send_response(status)
@@ -204,6 +226,11 @@ class SlackStandIn:
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/api/"
+
+    @property
+    def response_url(self) -> str:
+        """Where a slash command's answers go (Slack gives one per command)."""
+        return f"http://127.0.0.1:{self.server.server_address[1]}/commands/{TEAM}/1/abc"
 
     def __enter__(self) -> SlackStandIn:
         self.thread.start()
@@ -244,7 +271,13 @@ def event_body(event: dict[str, Any], event_id: str) -> str:
     )
 
 
-def command_body(text: str, user: str, channel: str, command: str = "/ask") -> str:
+def command_body(
+    text: str,
+    user: str,
+    channel: str,
+    command: str = "/ask",
+    response_url: str = "https://hooks.slack.invalid/commands/T0TEST/1/abc",
+) -> str:
     return urlencode(
         {
             "token": "legacy-verification-token",
@@ -253,7 +286,7 @@ def command_body(text: str, user: str, channel: str, command: str = "/ask") -> s
             "user_id": user,
             "command": command,
             "text": text,
-            "response_url": "https://hooks.slack.invalid/commands/T0TEST/1/abc",
+            "response_url": response_url,
             "trigger_id": "1.2.3",
             "api_app_id": "A0KNOWHERE",
         }

@@ -71,3 +71,17 @@ def test_below_the_relevance_threshold_the_answer_says_nothing_was_found():
 
     assert answer.text == NOT_FOUND and not answer.found
     assert [c.doc_id for c in answer.citations] == ["kb:leave.md"]  # the closest, listed
+
+
+def test_a_follow_up_is_a_question_or_a_request_never_thanks():
+    from indexing import asks_something
+
+    for asked in (
+        "and on Linux?",
+        "how about contractors",
+        "Can I carry them over",
+        "explain the VPN setup",
+    ):
+        assert asks_something(asked), asked
+    for said in ("thanks!", "ok, that worked", "great, thank you so much", "how nice", "👍"):
+        assert not asks_something(said), said

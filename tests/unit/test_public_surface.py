@@ -60,6 +60,7 @@ SURFACE = {
     "SwitchReport",
     "TrainOutcome",
     "Turn",
+    "asks_something",
     "audience_filter",
     "load_sources",
     "made_from",

@@ -35,6 +35,7 @@ def fake_bot(thread_answered: bool = False) -> SimpleNamespace:
     log.answered_thread.return_value = thread_answered
     log.answer_for_message.return_value = "answer-1"
     log.active_vote.return_value = None
+    log.thread_turns.return_value = []  # no earlier answer in the thread: Slack's replies
     return SimpleNamespace(
         runner=SimpleNamespace(ask=AsyncMock(return_value=answer())),
         answer_log=log,
@@ -171,15 +172,16 @@ def test_a_thumbs_reaction_on_an_answer_is_a_vote_and_other_reactions_are_ignore
 
 
 def test_the_slash_command_answers_privately_with_a_share_button():
-    bot, client = fake_bot(), slack_client()
+    bot, respond = fake_bot(), AsyncMock()
     ack = AsyncMock()
     command = {"text": "vacation days?", "user_id": "U1", "channel_id": "C1"}
 
-    run(commands.ask(ack=ack, command=command, client=client, context=context(bot)))
+    run(commands.ask(ack=ack, command=command, respond=respond, context=context(bot)))
 
     assert ack.await_args.kwargs == {"response_type": "ephemeral", "text": SEARCHING}
     bot.people.person.assert_awaited_once_with("U1")
-    posted = client.chat_postEphemeral.await_args.kwargs
+    posted = respond.await_args.kwargs
+    assert posted["response_type"] == "ephemeral" and posted["replace_original"] is False
     actions_block = next(b for b in posted["blocks"] if b["type"] == "actions")
     assert "share_answer" in {e["action_id"] for e in actions_block["elements"]}
 

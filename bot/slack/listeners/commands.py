@@ -1,12 +1,14 @@
-"""The slash command (`/ask` by default): an answer only the asker sees, with *Share*."""
+"""The slash command (`/ask` by default): an answer only the asker sees, with *Share*.
+
+The answer goes back through the command's `response_url` (Bolt's `respond`), not
+`chat.postEphemeral`, so `/ask` works in any channel, also one the bot was never invited to.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from typing import Any
-
-from slack_sdk.web.async_client import AsyncWebClient
 
 from ...admission import NotNow
 from ..answering import ASK_SOMETHING, PLATFORM, SORRY, admitted, blocks_for, question_of
@@ -15,7 +17,7 @@ from ..render import SEARCHING, fallback_text
 log = logging.getLogger(__name__)
 
 
-async def ask(ack: Any, command: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
+async def ask(ack: Any, command: dict[str, Any], respond: Any, context: Any) -> None:
     bot = context["knowhere"]
     question = question_of(command.get("text", ""))
     if not question:
@@ -25,22 +27,22 @@ async def ask(ack: Any, command: dict[str, Any], client: AsyncWebClient, context
     try:
         async with admitted(bot, user):
             await ack(response_type="ephemeral", text=SEARCHING)
-            await _answer(bot, client, question, user, channel)
+            await _answer(bot, respond, question, user, channel)
     except NotNow as not_now:
         await ack(response_type="ephemeral", text=not_now.note)
 
 
-async def _answer(bot: Any, client: AsyncWebClient, question: str, user: str, channel: str) -> None:
+async def _answer(bot: Any, respond: Any, question: str, user: str, channel: str) -> None:
     try:
         audience = await bot.people.person(user)
         answer = await bot.runner.ask(question, audience, [])
         answer_id = await asyncio.to_thread(bot.answer_log.record, answer, PLATFORM, channel, user)
-        await client.chat_postEphemeral(
-            channel=channel,
-            user=user,
+        await respond(
+            response_type="ephemeral",
+            replace_original=False,
             text=fallback_text(answer),
             blocks=blocks_for(bot, answer, answer_id, shareable=True),
         )
     except Exception:
         log.exception("slash command failed")
-        await client.chat_postEphemeral(channel=channel, user=user, text=SORRY)
+        await respond(response_type="ephemeral", replace_original=False, text=SORRY)

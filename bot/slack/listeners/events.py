@@ -7,6 +7,8 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from indexing import asks_something
+
 from ...feedback import reaction_label, record_reaction
 from ..answering import PLATFORM, answer_in_channel
 from .actions import hand_to_people
@@ -21,7 +23,8 @@ async def app_mention(event: dict[str, Any], client: AsyncWebClient, context: An
 
 
 async def message(event: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
-    """A direct message (the asker's own permissions), or a follow-up in a thread we answered."""
+    """A direct message (the asker's own permissions), or a follow-up question in a thread we
+    answered."""
     bot = context["knowhere"]
     if event.get("subtype") or event.get("bot_id"):
         return  # edits, joins, other bots, ourselves
@@ -30,7 +33,9 @@ async def message(event: dict[str, Any], client: AsyncWebClient, context: Any) -
         return
     thread = event.get("thread_ts")
     mentioned = f"<@{context.get('bot_user_id')}" in (event.get("text") or "")
-    if thread and not mentioned:  # a mention is answered by app_mention
+    if thread and not mentioned and asks_something(event.get("text") or ""):
+        # A follow-up in a thread we answered ("thanks!" is not one); mentions go to
+        # app_mention.
         answered = await asyncio.to_thread(
             bot.answer_log.answered_thread, PLATFORM, event["channel"], thread
         )
