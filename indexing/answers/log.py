@@ -290,7 +290,12 @@ class AnswerLog(SqlStore):
             return session.execute(query.limit(1)).first() is not None
 
     def thread_turns(self, platform: str, conversation: str, thread: str) -> list[Turn]:
-        """The questions asked and answers given in this thread, oldest first."""
+        """The questions asked and answers posted in this thread, oldest first. Only answers
+        with a message everyone in the conversation sees: a private answer (*More*, made with
+        one person's access) in the thread never becomes context for the next public one."""
+        posted = select(MessageRow.answer_id).where(
+            MessageRow.platform == platform, MessageRow.conversation == conversation
+        )
         with self._session() as session:
             rows = session.execute(
                 select(AnswerRow.question, AnswerRow.text)
@@ -298,6 +303,7 @@ class AnswerLog(SqlStore):
                     AnswerRow.platform == platform,
                     AnswerRow.conversation == conversation,
                     AnswerRow.thread == thread,
+                    AnswerRow.id.in_(posted),
                 )
                 .order_by(AnswerRow.created_at, AnswerRow.id)
             ).all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -199,3 +200,17 @@ def test_reactions_on_an_answer_become_training_pairs_and_removal_withdraws_them
     stored = answer_log.get(answer_id)
     assert stored is not None and stored.answer.text == answer.text
     assert stored.answer.citations[0].url == answer.citations[0].url
+
+
+def test_a_thread_s_turns_are_the_answers_posted_in_it_never_a_private_one(answer_log, service):
+    public = service.ask("How many vacation days do I get?", PUBLIC_ONLY)
+    answer_log.record(public, "slack", "CTURNS", "U1", thread="1.0", message="2.0")
+    private = replace(public, text="Only for U1: the HR salary bands [1].")
+    answer_log.record(private, "slack", "CTURNS", "U1", thread="1.0")  # *More*: ephemeral
+
+    turns = answer_log.thread_turns("slack", "CTURNS", "1.0")
+
+    assert [(t.role, t.text) for t in turns] == [
+        ("user", public.question),
+        ("assistant", public.text),
+    ]
