@@ -75,26 +75,6 @@ class Escalation:
         return " and ".join(places)
 
 
-def channel_text(payload: dict[str, object], with_answer: bool) -> str:
-    """The escalation as a chat message. `with_answer` only when every member of the channel
-    may read every passage the answer was made from; else the question alone."""
-    lines = [f"<@{payload['escalated_by']}> still needs help with:", f"> {payload['question']}"]
-    if not with_answer:
-        lines.append(
-            "(The answer was made from sources some members of this channel may not read: it "
-            f"is not shown here. Ask <@{payload['escalated_by']}>.)"
-        )
-        return "\n".join(lines)
-    sources = payload["sources"]
-    assert isinstance(sources, list)
-    lines += [
-        "Knowhere answered:" if payload["found"] else "Knowhere found no answer; closest:",
-        f">>> {payload['answer']}",
-        *(f"[{s['number']}] <{s['url']}|{s['title']}>" for s in sources),
-    ]
-    return "\n".join(lines)
-
-
 async def escalate(
     escalation: Escalation,
     log: AnswerLog,

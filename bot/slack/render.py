@@ -1,7 +1,11 @@
 """Answers as Slack Block Kit, within Slack's limits.
 
-Text is escaped (`&`, `<`, `>`) so nothing in an answer or a source title can form a
-mention or a link; sections hold at most 3,000 characters; a message at most 50 blocks.
+The answer's text goes out as a `markdown` block (standard Markdown, rendered by Slack: code
+blocks keep their lines), made safe first (`bot.safe_markdown`: no link, mention or HTML of
+a document's own); every payload's `markdown` blocks hold at most 12,000 characters together.
+Other text is mrkdwn, escaped (`&`, `<`, `>`) so nothing in a source title can form a mention
+or a link; sections hold at most 3,000 characters; a message at most 50 blocks. 👍/👎 are
+Slack's own feedback buttons.
 """
 
 from __future__ import annotations
@@ -14,8 +18,12 @@ from urllib.parse import quote
 from indexing import Answer, VerifiedAnswer, stale_notice, updated_text
 
 from ..more import MORE_LABEL, MORE_OFFER
+from ..safe_markdown import plain_text, safe_markdown
 
 SECTION_LIMIT = 3000
+MARKDOWN_LIMIT = 12_000  # all `markdown` blocks of one payload together
+VERIFIED_LIMIT = 3000  # of those, what a verified answer (at most 3,000 typed) may take
+FEEDBACK_ACTION = "answer_feedback"  # the feedback buttons; values "<answer id>:up|down"
 BLOCK_LIMIT = 50
 FALLBACK_LIMIT = 300
 SEARCHING = ":mag: Searching the knowledge base…"
@@ -62,6 +70,15 @@ def _sections(mrkdwn: str) -> list[Block]:
     ]
 
 
+def _markdown(text: str, limit: int) -> list[Block]:
+    """`text` (Markdown) as one `markdown` block, cut at a line end to at most `limit`."""
+    safe = safe_markdown(text)
+    if len(safe) > limit:
+        cut = safe.rfind("\n", 0, limit - 1)
+        safe = safe[: cut if cut > 0 else limit - 1].rstrip() + "…"
+    return [{"type": "markdown", "text": safe}] if safe else []
+
+
 def answer_blocks(
     answer: Answer,
     answer_id: str,
@@ -76,7 +93,8 @@ def answer_blocks(
     offers *Verify* and, on a verified answer, *Withdraw*."""
     now = now or datetime.now(UTC)
     blocks = _verified_blocks(answer.verified, verify) if answer.verified else []
-    blocks += _sections(escape(answer.text))
+    used = sum(len(b["text"]) for b in blocks if b["type"] == "markdown")
+    blocks += _markdown(answer.text, MARKDOWN_LIMIT - used)
     notice = stale_notice(answer, now)
     if notice:
         blocks.append(_context(f":warning: {escape(notice)}"))
@@ -95,10 +113,7 @@ def answer_blocks(
                     "accessory": _source_menu(answer_id, c.number),
                 }
             )
-    actions: list[Block] = [
-        _button("feedback_up", ":thumbsup: Helpful", answer_id),
-        _button("feedback_down", ":thumbsdown: Not helpful", answer_id),
-    ]
+    actions: list[Block] = []
     if shareable:
         actions.append(_button("share_answer", "Share in channel", answer_id, style="primary"))
     if escalate:
@@ -106,8 +121,30 @@ def answer_blocks(
     if verify and answer.found and answer.citations:
         actions.append(_button("verify_answer", ":white_check_mark: Verify", answer_id))
     footer = _context(f"Answered from the knowledge base · {escape(answer.generator)}")
-    tail = [{"type": "actions", "elements": actions}, footer]
+    tail = [_feedback(answer_id)]
+    if actions:
+        tail.append({"type": "actions", "elements": actions})
+    tail.append(footer)
     return blocks[: BLOCK_LIMIT - len(tail)] + tail
+
+
+def _feedback(answer_id: str) -> Block:
+    """Slack's feedback buttons: a vote on the answer (pressed again, it is taken back)."""
+
+    def button(text: str, kind: str, label: str) -> Block:
+        return {
+            "text": {"type": "plain_text", "text": text},
+            "value": f"{answer_id}:{kind}",
+            "accessibility_label": label,
+        }
+
+    element = {
+        "type": "feedback_buttons",
+        "action_id": FEEDBACK_ACTION,
+        "positive_button": button("👍", "up", "Helpful"),
+        "negative_button": button("👎", "down", "Not helpful"),
+    }
+    return {"type": "context_actions", "elements": [element]}
 
 
 VERIFY_CALLBACK = "verify_answer"  # the modal's callback id
@@ -160,9 +197,9 @@ def _verified_blocks(verified: VerifiedAnswer, verify: bool) -> list[Block]:
     """The verified answer, first: who verified it and when, its text and its sources."""
     header = (
         f":white_check_mark: *Verified by {escape(verified.verified_by)} on "
-        f"{verified.verified_at:%Y-%m-%d}*\n"
+        f"{verified.verified_at:%Y-%m-%d}*"
     )
-    blocks = _sections(header + escape(verified.text))
+    blocks = _sections(header) + _markdown(verified.text, VERIFIED_LIMIT)
     for c in verified.citations:
         blocks.append(_context(f"*[{c.number}]* {_link(c.url, c.label or c.title)}"))
     if verify:
@@ -201,7 +238,30 @@ def _button(action_id: str, text: str, value: str, style: str | None = None) -> 
     return button
 
 
+def escalation_text(payload: dict[str, object], with_answer: bool) -> str:
+    """The escalation as a message in the support channel, all of its text escaped (a
+    question or a document may hold `<!channel>`). `with_answer` only when every member of
+    the channel may read every passage the answer was made from; else the question alone."""
+    by = escape(str(payload["escalated_by"]))
+    question = " ".join(str(payload["question"]).split())
+    lines = [f"<@{by}> still needs help with:", f"> {escape(question)}"]
+    if not with_answer:
+        lines.append(
+            "(The answer was made from sources some members of this channel may not read: it "
+            f"is not shown here. Ask <@{by}>.)"
+        )
+        return "\n".join(lines)
+    sources = payload["sources"]
+    assert isinstance(sources, list)
+    lines += [
+        "Knowhere answered:" if payload["found"] else "Knowhere found no answer; closest:",
+        f">>> {escape(plain_text(str(payload['answer'])))}",
+        *(f"[{s['number']}] {_link(str(s['url']), str(s['title']))}" for s in sources),
+    ]
+    return "\n".join(lines)
+
+
 def fallback_text(answer: Answer) -> str:
-    """The notification text (shown where blocks are not)."""
-    text = escape(answer.text)
+    """The notification text (shown where blocks are not): the answer's words, no markup."""
+    text = escape(" ".join(plain_text(answer.text).split()))
     return text if len(text) <= FALLBACK_LIMIT else text[: FALLBACK_LIMIT - 1] + "…"

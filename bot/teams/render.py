@@ -4,10 +4,11 @@ Teams shows each `[n]` as a citation pill from the schema.org `Message` entity (
 abstract ≤ 160 characters, at most 20 citations), labels the message "AI generated", and
 with `feedbackLoopEnabled` shows its like/dislike buttons.
 
-Documents are data: the text of an answer (and a source's title) may come from any page, so
-it is escaped before Teams renders it as Markdown. A `[Re-authenticate](https://evil)` in a
-page arrives as plain text, a bare address as code (not a link), and HTML as text; the only
-links in a message are the citations' own.
+Documents are data: the text of an answer may come from any page, so it is made safe before
+Teams renders it as Markdown (`bot.safe_markdown`: its formatting and code blocks stay, a
+`[Re-authenticate](https://evil)` arrives as "Re-authenticate (`https://evil`)", a bare
+address as code, HTML as text); other text (a source's title, a name, a question) is
+escaped to plain text. The only links in a message are the citations' own.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any
 from microsoft_agents.activity import Activity, ActivityTypes, Attachment, Entity
 
 from indexing import Answer, Citation, VerifiedAnswer, stale_notice, updated_text
+
+from ..safe_markdown import safe_markdown
 
 MAX_CITATIONS = 20
 _MARKUP = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
@@ -160,7 +163,7 @@ def escalation_activity(payload: dict[str, Any], with_answer: bool, name: str) -
             "",
             "Knowhere answered:" if payload["found"] else "Knowhere found no answer; closest:",
         ]
-        lines += ["", escape(str(payload["answer"])), ""]
+        lines += ["", safe_markdown(str(payload["answer"])), ""]
         lines += [_source_line(s["number"], s["title"], s["url"]) for s in payload["sources"]]
     return Activity(type=ActivityTypes.message, text="\n".join(lines), text_format="markdown")
 
@@ -175,7 +178,7 @@ def _source_line(number: object, title: object, url: object) -> str:
 def _verified_text(verified: VerifiedAnswer) -> str:
     """The verified answer, before the usual one: who verified it and when, its text (its
     [n] markers are not the citation pills below) and its sources."""
-    text = _CITATION_PILL.sub(r"\\[\1\\]", escape(verified.text))
+    text = _CITATION_PILL.sub(r"\\[\1\\]", safe_markdown(verified.text))
     lines = [
         f"✅ **Verified by {escape(verified.verified_by)} on {verified.verified_at:%Y-%m-%d}**",
         "",
@@ -196,7 +199,7 @@ def answer_activity(
     first); `now` (default: the current time) is what the sources' ages are counted from;
     `buttons` (`answer_card`) goes below it."""
     now = now or datetime.now(UTC)
-    text = escape(answer.text)
+    text = safe_markdown(answer.text)
     if answer.verified:
         text = _verified_text(answer.verified) + text
     notice = stale_notice(answer, now)

@@ -1,12 +1,20 @@
-"""The offline default: quote the sentences of the top passages closest to the question."""
+"""The offline default: quote the sentences of the top passages closest to the question.
+
+Passages are Markdown (pages are converted to it): they are read with a Markdown parser, so
+a quote is a sentence of prose (never a heading, its markup reduced to its text) or a code
+block with its lines; the answer is Markdown again, its prose escaped and its code fenced.
+"""
 
 from __future__ import annotations
 
 import re
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 
 import numpy as np
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from ..embedding.embedder import EmbeddedQuery, SentenceEmbedder
 from ..store.chunk import Hit
@@ -15,12 +23,100 @@ from .generator import NO_ANSWER
 SENTENCE_CACHE = 20_000  # sentence vectors kept by the extractive generator
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+_PARSER = MarkdownIt("commonmark")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(`\\])")
+_MARKUP = re.compile(r"([\\`*_\[\]<>#|~&])")
+_STARTS_BLOCK = re.compile(r"^(\d*)([-+=.)])(?=\s|$)")  # a list item or an underline
+_UNESCAPE = re.compile(r"\\(.)")
 
 
-def split_sentences(text: str) -> list[str]:
-    flat = " ".join(line.strip() for line in text.splitlines() if line.strip())
-    return [s.strip() for s in _SENTENCE_END.split(flat) if len(s.strip()) > 2]
+@dataclass(frozen=True)
+class Quote:
+    """A piece of a passage an answer may quote: a sentence, a code block, or a sentence
+    ending in ":" with the code block it introduces."""
+
+    words: str  # what is compared with the question
+    sentence: str = ""  # the sentence as Markdown (none for a code block alone)
+    code: str = ""  # the code block, fenced
+
+
+def quotes(text: str) -> list[Quote]:
+    """The sentences and code blocks of a passage (Markdown): headings are no sentences,
+    inline markup is reduced to its text (a link to its label), a code block keeps its
+    lines and stays whole."""
+    found: list[Quote] = []
+    in_heading = False
+    for token in _PARSER.parse(text):
+        if token.type in ("heading_open", "heading_close"):
+            in_heading = token.type == "heading_open"
+        elif token.type in ("fence", "code_block"):
+            code = token.content.rstrip()
+            if not code.strip():
+                continue
+            block = _fenced(code, token.info.split()[0] if token.info.strip() else "")
+            last = found[-1] if found else None
+            if last is not None and not last.code and last.words.endswith(":"):
+                found[-1] = Quote(f"{last.words}\n{code}", last.sentence, block)
+            else:
+                found.append(Quote(code, code=block))
+        elif token.type == "inline" and not in_heading and token.children is not None:
+            found += [
+                Quote(_words(sentence), sentence)
+                for sentence in _SENTENCE_END.split(_inline_markdown(token.children))
+                if len(_words(sentence)) > 2
+            ]
+    return found
+
+
+def _inline_markdown(children: list[Token]) -> str:
+    """A paragraph's text as Markdown: prose escaped, code spans kept, other markup dropped."""
+    parts = []
+    for child in children:
+        if child.type in ("text", "html_inline", "image"):  # an image: its alt text
+            parts.append(_MARKUP.sub(r"\\\1", child.content))
+        elif child.type == "code_inline":
+            fence = "``" if "`" in child.content else "`"
+            parts.append(f"{fence}{child.content}{fence}")
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+    return " ".join("".join(parts).split())
+
+
+def _words(sentence: str) -> str:
+    return _UNESCAPE.sub(r"\1", sentence.replace("`", "")).strip()
+
+
+def _fenced(code: str, language: str) -> str:
+    fence = "~~~" if "```" in code else "```"
+    return f"{fence}{language}\n{code}\n{fence}"
+
+
+def _quoted(quote: Quote, number: int) -> str:
+    """A quote with its passage's number; a sentence never starts a list or a heading."""
+    sentence = _STARTS_BLOCK.sub(r"\1\\\2", quote.sentence)
+    if not quote.code:
+        return f"{sentence} [{number}]"
+    if sentence:
+        return f"{sentence} [{number}]\n\n{quote.code}"
+    return f"{quote.code}\n\n[{number}]"
+
+
+def compose(picked: list[tuple[int, Quote]]) -> str:
+    """Quotes in order, each with its passage's number: sentences run on in one paragraph,
+    a code block stands as its own."""
+    paragraphs: list[str] = []
+    run: list[str] = []
+    for number, quote in picked:
+        if quote.code:
+            if run:
+                paragraphs.append(" ".join(run))
+                run = []
+            paragraphs.append(_quoted(quote, number))
+        else:
+            run.append(_quoted(quote, number))
+    if run:
+        paragraphs.append(" ".join(run))
+    return "\n\n".join(paragraphs)
 
 
 class ExtractiveGenerator:
@@ -61,9 +157,9 @@ class ExtractiveGenerator:
         self, question: str, passages: list[Hit], query: EmbeddedQuery | None = None
     ) -> str:
         candidates = [
-            (number, sentence)
+            (number, quote)
             for number, hit in enumerate(passages, start=1)
-            for sentence in split_sentences(hit.text)
+            for quote in quotes(hit.text)
         ]
         if not candidates:
             return NO_ANSWER
@@ -73,7 +169,7 @@ class ExtractiveGenerator:
             question,
         )
         asked = np.asarray(query.vector if reuse and query else self.embedder.embed([question])[0])
-        sentences = self._sentence_vectors([s for _, s in candidates])
+        sentences = self._sentence_vectors([q.words for _, q in candidates])
         # Sentence-to-question similarity plus the passage's retrieval score (fused hybrid
         # score, best passage = 1): a sentence of a well-ranked passage beats a lookalike.
         retrieval = np.asarray([passages[number - 1].score for number, _ in candidates])
@@ -81,4 +177,4 @@ class ExtractiveGenerator:
         top = np.argsort(-scores)[: self.max_sentences]
         best = [i for i in top if scores[i] >= scores[top[0]] - self.margin]
         best_by_passage = sorted(best, key=lambda i: (candidates[i][0], i))
-        return " ".join(f"{candidates[i][1]} [{candidates[i][0]}]" for i in best_by_passage)
+        return compose([candidates[i] for i in best_by_passage])

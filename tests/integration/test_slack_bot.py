@@ -266,7 +266,7 @@ def test_the_asker_alone_gets_more_from_sources_only_they_can_see(bot, slack, an
     offer = wait_for(lambda: ephemerals_to(slack, ALICE, ephemerals))[-1]
     assert offer["thread_ts"] == event["ts"] and "salar" not in text_of(offer["blocks"]).lower()
     answer_id = button_value(offer["blocks"], "more_answer")
-    assert answer_id == button_value(channel_answer["blocks"], "feedback_up")
+    assert answer_id == answer_id_of(channel_answer["blocks"])
 
     # Bob cannot open it (a forged click): he is told so and sees nothing of the page.
     send_form(bot, action_body("more_answer", answer_id, BOB, GENERAL, placeholder["ts"]))
@@ -283,7 +283,7 @@ def test_the_asker_alone_gets_more_from_sources_only_they_can_see(bot, slack, an
     )[-1]
     assert private["channel"] == GENERAL and private["thread_ts"] == event["ts"]
     assert "share_answer" not in text_of(private["blocks"])
-    private_id = button_value(private["blocks"], "feedback_up")
+    private_id = answer_id_of(private["blocks"])
     stored = answer_log.get(private_id)
     assert stored is not None and stored.asker == ALICE and stored.conversation == GENERAL
 
@@ -406,6 +406,24 @@ def button_value(blocks: list[dict[str, Any]], action_id: str) -> str:
     )
 
 
+def answer_id_of(blocks: list[dict[str, Any]]) -> str:
+    """The answer id behind an answer's feedback buttons (values "<answer id>:up|down")."""
+    buttons = next(
+        e
+        for b in blocks
+        if b["type"] == "context_actions"
+        for e in b["elements"]
+        if e["type"] == "feedback_buttons"
+    )
+    return str(buttons["positive_button"]["value"]).removesuffix(":up")
+
+
+def vote(kind: str, answer_id: str, user: str, channel: str, ts: str) -> str:
+    """A press on the answer's 👍 (`up`) or 👎 (`down`), Slack's feedback buttons."""
+    value = f"{answer_id}:{kind}"
+    return action_body("answer_feedback", value, user, channel, ts, element="feedback_buttons")
+
+
 def answered_message(
     slack: SlackStandIn, bot: str, question: str, channel: str = GENERAL
 ) -> tuple[str, str]:
@@ -413,7 +431,7 @@ def answered_message(
     send_event(bot, event)
     placeholder = placeholder_for(slack, channel, event["ts"])
     update = answer_update(slack, channel, placeholder["ts"])
-    answer_id = button_value(update["blocks"], "feedback_up")
+    answer_id = answer_id_of(update["blocks"])
     return placeholder["ts"], answer_id
 
 
@@ -579,7 +597,7 @@ def test_the_outcomes_report_counts_each_answer_once_and_no_signal_never_as_reso
     answered = [answered_message(slack, bot, q, PROJECTS) for q in questions]
     (liked, _), (disliked, disliked_id), (escalated, escalated_id), (withdrawn, _), _ = answered
     send_event(bot, reaction("reaction_added", "+1", ALICE, liked, PROJECTS))
-    send_form(bot, action_body("feedback_down", disliked_id, ALICE, PROJECTS, disliked))
+    send_form(bot, vote("down", disliked_id, ALICE, PROJECTS, disliked))
     send_event(bot, reaction("reaction_added", "+1", ALICE, escalated, PROJECTS))
     send_form(bot, action_body("escalate", escalated_id, BOB, PROJECTS, escalated))
     send_event(bot, reaction("reaction_added", "+1", ALICE, withdrawn, PROJECTS))
@@ -631,8 +649,13 @@ def asked_in(slack: SlackStandIn, bot: str, channel: str, user: str, question: s
 
 
 def verified_header(blocks: list[dict[str, Any]]) -> str | None:
-    first = blocks[0].get("text", {}).get("text", "")
-    return first if first.startswith(":white_check_mark: *Verified by") else None
+    """The verified answer a message starts with (who verified it, when, then its text in a
+    markdown block); None when it starts with the usual answer."""
+    first = blocks[0]["text"]
+    if not isinstance(first, dict) or not first["text"].startswith(":white_check_mark: *Verified"):
+        return None
+    assert blocks[1]["type"] == "markdown"
+    return f"{first['text']}\n{blocks[1]['text']}"
 
 
 def verify(
@@ -719,11 +742,11 @@ def test_feedback_buttons_store_a_vote_and_pressing_again_takes_it_back(bot, sla
     def votes() -> set[tuple[str, int]]:
         return {(p.user, p.label) for p in answer_log.pairs() if p.answer_id == answer_id}
 
-    send_form(bot, action_body("feedback_down", answer_id, ALICE, GENERAL, ts))
+    send_form(bot, vote("down", answer_id, ALICE, GENERAL, ts))
     wait_for(lambda: votes() == {(ALICE, -1)})
-    send_form(bot, action_body("feedback_up", answer_id, ALICE, GENERAL, ts))
+    send_form(bot, vote("up", answer_id, ALICE, GENERAL, ts))
     wait_for(lambda: votes() == {(ALICE, 1)})
-    send_form(bot, action_body("feedback_up", answer_id, ALICE, GENERAL, ts))
+    send_form(bot, vote("up", answer_id, ALICE, GENERAL, ts))
     wait_for(lambda: votes() == set())
 
 
@@ -741,7 +764,7 @@ def test_a_vote_on_one_source_labels_only_that_passage(bot, slack, answer_log):
     def votes() -> set[tuple[str, int, str]]:
         return {(p.user, p.label, p.via) for p in answer_log.pairs() if p.answer_id == answer_id}
 
-    send_form(bot, action_body("feedback_up", answer_id, ALICE, GENERAL, ts))
+    send_form(bot, vote("up", answer_id, ALICE, GENERAL, ts))
     send_form(bot, overflow_body("source_vote", down, ALICE, GENERAL, ts))
     wait_for(lambda: (ALICE, -1, "source") in votes())
     pairs = [p for p in answer_log.pairs() if p.answer_id == answer_id]
@@ -817,6 +840,20 @@ def test_instructions_inside_a_document_never_produce_a_mention(bot, slack):
         "<@U0ADMIN>",
     ):
         assert mention_text not in shown
+
+
+def test_an_answer_is_a_markdown_block_whose_code_keeps_its_lines(bot, slack):
+    event = mention(slack, GENERAL, BOB, "How do I restart the build agent when it hangs?")
+    send_event(bot, event)
+    placeholder = placeholder_for(slack, GENERAL, event["ts"])
+    update = answer_update(slack, GENERAL, placeholder["ts"])
+    markdown = [b["text"] for b in update["blocks"] if b["type"] == "markdown"]
+    assert len(markdown) == 1
+    code = "```sh\nsudo systemctl restart build-agent\njournalctl -u build-agent"
+    assert code in markdown[0]  # the command on its own lines, as the page has it
+    assert "restart the build agent from a terminal: [" in markdown[0]  # and its sentence
+    assert "#" not in markdown[0] and "Restarting a hung agent" not in markdown[0]
+    assert "```" not in update["text"] and "sudo systemctl restart build-agent" in update["text"]
 
 
 def test_the_slash_command_answers_in_a_channel_the_bot_was_never_invited_to(bot, slack):

@@ -326,7 +326,15 @@ def view_submission_body(view: dict[str, Any], user: str, values: dict[str, Any]
     return urlencode({"payload": json.dumps(payload)})
 
 
-def action_body(action_id: str, value: str, user: str, channel: str, message_ts: str) -> str:
+def action_body(
+    action_id: str,
+    value: str,
+    user: str,
+    channel: str,
+    message_ts: str,
+    element: str = "button",
+) -> str:
+    """A click on an element (`button`, or `feedback_buttons` with the pressed one's value)."""
     payload = {
         "type": "block_actions",
         "team": {"id": TEAM, "domain": "test"},
@@ -338,7 +346,7 @@ def action_body(action_id: str, value: str, user: str, channel: str, message_ts:
         "channel": {"id": channel, "name": "general"},
         "actions": [
             {
-                "type": "button",
+                "type": element,
                 "action_id": action_id,
                 "block_id": "feedback",
                 "value": value,

@@ -253,3 +253,22 @@ def test_pressing_the_same_vote_button_again_takes_the_vote_back():
     )
     bot.answer_log.withdraw.assert_called_once_with("answer-1", "U1", "button", "vote")
     assert "removed" in client.chat_postEphemeral.await_args.kwargs["text"]
+
+
+def test_slack_s_feedback_buttons_carry_the_answer_and_the_vote_in_their_value():
+    bot, client = fake_bot(), slack_client()
+    body = {"user": {"id": "U1"}, "channel": {"id": "C1"}}
+
+    def press(value: str) -> None:
+        action = {"type": "feedback_buttons", "action_id": "answer_feedback", "value": value}
+        run(
+            actions.answer_vote(
+                ack=AsyncMock(), body=body, action=action, client=client, context=context(bot)
+            )
+        )
+
+    press("answer:1:down")  # an id may hold ":" itself
+    bot.answer_log.add_feedback.assert_called_once_with("answer:1", "U1", "button", "vote", -1)
+    press("answer-1:sideways")  # not a vote: nothing is recorded
+    press("up")
+    assert bot.answer_log.add_feedback.call_count == 1

@@ -1,4 +1,4 @@
-"""Teams answers show documents as data: no links, Markdown or HTML of their own."""
+"""Teams answers show documents as data: their formatting, never a link or HTML of their own."""
 
 from __future__ import annotations
 
@@ -26,16 +26,17 @@ def links(markdown: str) -> list[str]:
 def test_a_link_inside_a_document_is_shown_as_text_never_as_a_link():
     activity = answer_activity(cited(PHISHING))
     assert links(activity.text) == []
-    assert "Re\\-authenticate" in activity.text and "`https://evil.example/login`" in activity.text
+    assert "Re-authenticate (`https://evil.example/login`)" in activity.text
     assert activity.text.endswith("now [1].")  # the citation marker still works
 
 
-def test_html_and_markup_in_answers_and_closest_sources_are_escaped():
+def test_html_in_answers_and_markup_in_closest_sources_are_shown_as_text():
     answer = cited("<a href='https://evil.example'>click</a> **urgent** [1]")
     not_found = Answer("vpn?", "Nothing found.", answer.citations, "extractive", found=False)
     for activity in (answer_activity(answer), answer_activity(not_found)):
         assert "<a" not in activity.text and links(activity.text) == []
-    assert "\\*\\*urgent\\*\\*" in answer_activity(answer).text
+    assert "**urgent**" in answer_activity(answer).text  # the answer's own formatting stays
+    assert "VPN \\[guide\\]" in answer_activity(not_found).text  # a title is plain text
 
 
 def test_the_only_links_are_the_citations_own():

@@ -6,7 +6,7 @@ import re
 
 from slack_bolt.async_app import AsyncApp
 
-from ..render import VERIFY_CALLBACK
+from ..render import FEEDBACK_ACTION, VERIFY_CALLBACK
 from . import actions, commands, events
 
 
@@ -19,7 +19,8 @@ def register(app: AsyncApp, command: str = "/ask") -> None:
     app.event("reaction_removed")(events.reaction_removed)
     app.command(command)(commands.ask)
     app.action("share_answer")(actions.share_answer)
-    app.action(re.compile(r"^feedback_(up|down)$"))(actions.answer_vote)
+    app.action(FEEDBACK_ACTION)(actions.answer_vote)
+    app.action(re.compile(r"^feedback_(up|down)$"))(actions.answer_vote)  # answers posted before
     app.action("source_vote")(actions.source_vote)
     app.action("escalate")(actions.escalate_answer)
     app.action("more_answer")(actions.more_answer)

@@ -12,11 +12,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from indexing import StoredAnswer, made_from, readable_by
 
-from ...escalation import COULD_NOT_ESCALATE, channel_text, escalate
+from ...escalation import COULD_NOT_ESCALATE, escalate
 from ...feedback import record_source_vote
 from ...more import private_answer
 from ..answering import PLATFORM, SORRY, blocks_for
-from ..render import fallback_text, verify_modal
+from ..render import FEEDBACK_ACTION, escalation_text, fallback_text, verify_modal
 
 log = logging.getLogger("knowhere.bot")
 
@@ -60,17 +60,26 @@ async def readable_in(bot: Any, stored: StoredAnswer, channel: str) -> bool:
 async def answer_vote(
     ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, context: Any
 ) -> None:
-    """*Helpful* / *Not helpful*: a vote on the answer; pressed again, it is taken back."""
+    """👍 / 👎 (Slack's feedback buttons, value "<answer id>:up|down"; or the *Helpful* /
+    *Not helpful* buttons of answers posted before them): a vote on the answer; pressed
+    again, it is taken back."""
     await ack()
-    log = context["knowhere"].answer_log
-    label = 1 if action["action_id"] == "feedback_up" else -1
-    user, answer_id = body["user"]["id"], action["value"]
-    current = await asyncio.to_thread(log.active_vote, answer_id, user, "button", "vote")
+    answers = context["knowhere"].answer_log
+    if action["action_id"] == FEEDBACK_ACTION:
+        answer_id, _, kind = str(action["value"]).rpartition(":")
+    else:
+        answer_id, kind = action["value"], action["action_id"].removeprefix("feedback_")
+    if kind not in ("up", "down") or not answer_id:
+        log.warning("a feedback action with an unknown value: %r", action.get("value"))
+        return
+    label = 1 if kind == "up" else -1
+    user = body["user"]["id"]
+    current = await asyncio.to_thread(answers.active_vote, answer_id, user, "button", "vote")
     if current == label:
-        await asyncio.to_thread(log.withdraw, answer_id, user, "button", "vote")
+        await asyncio.to_thread(answers.withdraw, answer_id, user, "button", "vote")
         note = "Your feedback was removed."
     else:
-        await asyncio.to_thread(log.add_feedback, answer_id, user, "button", "vote", label)
+        await asyncio.to_thread(answers.add_feedback, answer_id, user, "button", "vote", label)
         note = "Thanks, your feedback helps me find better sources."
     await _tell(client, body, user, note)
 
@@ -118,7 +127,7 @@ async def hand_to_people(
         return None
 
     async def post(channel: str, stored: StoredAnswer, payload: dict[str, object]) -> None:
-        text = channel_text(payload, await readable_in(bot, stored, channel))
+        text = escalation_text(payload, await readable_in(bot, stored, channel))
         await client.chat_postMessage(channel=channel, text=text, unfurl_links=False)
 
     try:
