@@ -95,6 +95,7 @@ def slack(
             escalation=Escalation.from_settings(settings),
             experts=Experts.from_settings(settings),
             admission=Admission.from_settings(settings, "slack"),
+            prompts=tuple(settings.slack_suggested_prompts),
         )
     except KnowhereError as error:
         typer.echo(f"error: {error}", err=True)

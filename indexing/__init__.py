@@ -21,6 +21,7 @@ from .answers.verified import (
     WITHDRAWN,
     VerificationRefused,
     VerifiedAnswers,
+    verified_questions,
     verify_answer,
 )
 from .embedding.embedder import EmbeddedQuery, SentenceEmbedder
@@ -57,6 +58,7 @@ __all__ = [
     "VerifiedAnswer",
     "VerifiedAnswers",
     "verify_answer",
+    "verified_questions",
     "PUBLIC",
     "PUBLIC_ONLY",
     "Access",

@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     slack_command: str = "/ask"
+    # An AI app's suggested prompts (JSON list) when no verified answer's question fits the
+    # person (those come first: see bot/slack/listeners/assistant.py).
+    slack_suggested_prompts: list[str] = []
 
     # Microsoft Teams (Azure Bot registration). Incoming requests need a Bot Framework token
     # for teams_app_id unless teams_anonymous (local development only); replies use

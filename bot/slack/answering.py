@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,10 @@ PLATFORM = "slack"
 HISTORY_TURNS = 10
 SORRY = ":warning: Sorry, I could not answer that just now. Please try again in a minute."
 ASK_SOMETHING = "Ask me a question, e.g. `How do I connect to the VPN?`"
+THINKING = "is searching the knowledge base…"  # an AI app's thread status while answering
+
+# Sets an AI app's thread status (Bolt's `set_status`): shown instead of a placeholder.
+SetStatus = Callable[[str], Awaitable[Any]]
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 
 
@@ -84,9 +89,11 @@ async def answer_in_channel(
     event: dict[str, Any],
     thread: str | None,
     direct: bool,
+    status: SetStatus | None = None,
 ) -> None:
-    """Post a placeholder, then replace it with the answer for the message's audience (when
-    the bot takes the question on now: else the asker alone is told when to try again)."""
+    """Post a placeholder (in an AI app's thread: set its `status`), then the answer for the
+    message's audience in its place (when the bot takes the question on now: else the asker
+    alone is told when to try again)."""
     channel, user = event["channel"], event.get("user", "")
     question = question_of(event.get("text", ""))
     if not question:
@@ -94,7 +101,7 @@ async def answer_in_channel(
         return
     try:
         async with admitted(bot, user):
-            await _answer(bot, client, event, question, thread, direct)
+            await _answer(bot, client, event, question, thread, direct, status)
     except NotNow as not_now:
         await client.chat_postEphemeral(
             channel=channel, user=user, thread_ts=thread, text=not_now.note
@@ -113,25 +120,43 @@ async def _answer(
     question: str,
     thread: str | None,
     direct: bool,
+    status: SetStatus | None = None,
 ) -> None:
     channel, user = event["channel"], event.get("user", "")
-    placeholder = await client.chat_postMessage(channel=channel, thread_ts=thread, text=SEARCHING)
+    placeholder = None
+    if status is None or not await _shown(status, THINKING):
+        placeholder = await client.chat_postMessage(
+            channel=channel, thread_ts=thread, text=SEARCHING
+        )
     try:
         asker = await bot.people.person(user)
         audience = asker if direct else await bot.people.channel(channel)
         turns: list[Turn] = []
         if thread and thread != event["ts"]:
-            turns = await history(bot, client, channel, thread, {event["ts"], placeholder["ts"]})
+            skip = {event["ts"], placeholder["ts"] if placeholder else ""}
+            turns = await history(bot, client, channel, thread, skip)
         answer = await bot.runner.ask(question, audience, turns, None if direct else asker)
         answer_id = await asyncio.to_thread(
-            bot.answer_log.record, answer, PLATFORM, channel, user, thread, placeholder["ts"]
+            bot.answer_log.record,
+            answer,
+            PLATFORM,
+            channel,
+            user,
+            thread,
+            placeholder["ts"] if placeholder else None,
         )
-        await client.chat_update(
-            channel=channel,
-            ts=placeholder["ts"],
-            text=fallback_text(answer),
-            blocks=blocks_for(bot, answer, answer_id),
-        )
+        text, blocks = fallback_text(answer), blocks_for(bot, answer, answer_id)
+        if placeholder:
+            await client.chat_update(
+                channel=channel, ts=placeholder["ts"], text=text, blocks=blocks
+            )
+        else:  # posting in the thread clears its status
+            posted = await client.chat_postMessage(
+                channel=channel, thread_ts=thread, text=text, blocks=blocks
+            )
+            await asyncio.to_thread(
+                bot.answer_log.add_message, answer_id, PLATFORM, channel, posted["ts"]
+            )
         if answer.more:  # the asker may read more: offered to them alone
             await client.chat_postEphemeral(
                 channel=channel,
@@ -142,4 +167,17 @@ async def _answer(
             )
     except Exception:
         log.exception("answering in %s failed", channel)
-        await client.chat_update(channel=channel, ts=placeholder["ts"], text=SORRY)
+        if placeholder:
+            await client.chat_update(channel=channel, ts=placeholder["ts"], text=SORRY)
+        else:
+            await client.chat_postMessage(channel=channel, thread_ts=thread, text=SORRY)
+
+
+async def _shown(status: SetStatus, text: str) -> bool:
+    """Whether the thread's status could be set (an app not set up as an AI app may not)."""
+    try:
+        await status(text)
+    except SlackApiError as err:
+        log.info("no thread status (%s): a placeholder instead", err.response.get("error"))
+        return False
+    return True

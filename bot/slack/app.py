@@ -45,6 +45,7 @@ class SlackBot:
     escalation: Escalation | None = None  # where *Still need help* and 🎫 send an answer
     experts: Experts | None = None  # who may verify answers, and where verified ones are kept
     admission: Admission | None = None  # per-user rate limit and bounded queue (None: none)
+    prompts: tuple[str, ...] = ()  # an AI app's suggested prompts when no verified ones fit
 
 
 def web_client(token: str, base_url: str) -> AsyncWebClient:

@@ -267,14 +267,39 @@ class VerifiedLookup:
         return matrix / np.where(norms == 0, 1.0, norms)
 
     def _readable(self, found: Verification, store: ChunkStore, audience: Audience) -> bool:
-        """Every source exists unchanged (else the verification ends) and `audience` may read
-        it."""
-        chunk_ids = [c.chunk_id for c in found.citations]
-        stored = {chunk.id: chunk for chunk in store.described(chunk_ids)}
-        changed = [
-            i for i in chunk_ids if i not in stored or stored[i].content_hash != found.hashes.get(i)
-        ]
-        if changed:
-            self.answers.end(found.id, "knowhere", SOURCE_CHANGED)
-            return False
-        return all(audience.may_read(stored[i].access) for i in chunk_ids)
+        return readable(self.answers, found, store, audience)
+
+
+def readable(
+    answers: VerifiedAnswers, found: Verification, store: ChunkStore, audience: Audience
+) -> bool:
+    """Every source of `found` exists unchanged (else the verification ends) and `audience`
+    may read it."""
+    chunk_ids = [c.chunk_id for c in found.citations]
+    stored = {chunk.id: chunk for chunk in store.described(chunk_ids)}
+    changed = [
+        i for i in chunk_ids if i not in stored or stored[i].content_hash != found.hashes.get(i)
+    ]
+    if changed:
+        answers.end(found.id, "knowhere", SOURCE_CHANGED)
+        return False
+    return all(audience.may_read(stored[i].access) for i in chunk_ids)
+
+
+def verified_questions(
+    answers: VerifiedAnswers,
+    store: ChunkStore,
+    audience: Audience,
+    limit: int,
+    now: datetime | None = None,
+) -> list[str]:
+    """The questions of the newest verified answers `audience` may read (every source), at
+    most `limit`: what a person could ask and get an expert's answer to. A question is only
+    offered to those who may read its answer, since a question can tell too."""
+    questions: list[str] = []
+    for found in reversed(answers.active(now)):  # newest first
+        if len(questions) == limit:
+            break
+        if found.question not in questions and readable(answers, found, store, audience):
+            questions.append(found.question)
+    return questions

@@ -89,6 +89,7 @@ def bot(bot_settings: Settings, slack: SlackStandIn, ticket_system: TicketSystem
         # test_admission.py for it).
         KNOWHERE_USER_QUESTIONS_PER_MINUTE="1000",
         KNOWHERE_EXPERTS_GROUP="experts",
+        KNOWHERE_SLACK_SUGGESTED_PROMPTS='["How do I connect to the VPN?"]',
     )
     log_path = bot_settings.home / "slack-bot.log"
     with running_bot(["slack", "--port", str(free_port())], env, log_path) as url:
@@ -736,6 +737,92 @@ def test_a_verified_answer_from_a_restricted_page_reaches_only_those_who_may_rea
     assert header and "85,000" in header
 
 
+def assistant_thread_started(slack: SlackStandIn, user: str, dm: str) -> dict[str, Any]:
+    """What Slack sends when `user` opens a new thread in the app's AI pane."""
+    return {
+        "type": "assistant_thread_started",
+        "assistant_thread": {
+            "user_id": user,
+            "context": {},
+            "channel_id": dm,
+            "thread_ts": slack.state.next_ts(),
+        },
+        "event_ts": str(time.time()),
+    }
+
+
+def assistant_calls(slack: SlackStandIn, method: str, thread: str) -> list[dict[str, Any]]:
+    calls = slack.state.calls_to(f"assistant.threads.{method}")
+    return [c.args for c in calls if c.args.get("thread_ts") == thread]
+
+
+def test_in_the_ai_app_pane_a_thread_suggests_what_experts_answered_and_shows_a_status(bot, slack):
+    # Alice (in hr, an expert) verifies the salary answer: only hr may read its source.
+    blocks = asked_in(slack, bot, ALICE_DM, ALICE, SALARY_QUESTION)
+    verify(bot, slack, ALICE, ALICE_DM, blocks)
+    started = {}
+    for user, dm in ((ALICE, ALICE_DM), (BOB, "DBOB")):
+        started[user] = assistant_thread_started(slack, user, dm)
+        send_event(bot, started[user])
+
+    def prompts(user: str) -> list[str]:
+        thread = started[user]["assistant_thread"]["thread_ts"]
+        calls = wait_for(lambda: assistant_calls(slack, "setSuggestedPrompts", thread))
+        return [p["message"] for p in json_arg(calls[-1]["prompts"])]
+
+    assert SALARY_QUESTION in prompts(ALICE)  # a question with an expert's answer she may read
+    assert SALARY_QUESTION not in prompts(BOB)  # a question can tell: never offered to Bob
+    assert prompts(BOB)  # he gets the verified ones he may read, else the configured ones
+    thread = started[BOB]["assistant_thread"]["thread_ts"]
+    greeting = placeholder_for(slack, "DBOB", thread)
+    assert "knowledge base" in greeting["text"]
+
+    # Bob asks in the thread: a title, a status while searching, then the answer in its place.
+    event = user_message(
+        slack, "DBOB", BOB, "How do I connect to the VPN?", thread=thread, channel_type="im"
+    )
+    send_event(bot, event)
+    answer = wait_for(
+        lambda: [
+            c.args
+            for c in slack.state.calls_to("chat.postMessage")
+            if c.args.get("thread_ts") == thread and c.args.get("blocks")
+        ]
+    )[-1]
+    assert "vpn.md" in text_of(json_arg(answer["blocks"]))
+    assert [c["status"] for c in assistant_calls(slack, "setStatus", thread)] == [
+        "is searching the knowledge base…"
+    ]
+    assert [c["title"] for c in assistant_calls(slack, "setTitle", thread)] == [
+        "How do I connect to the VPN?"
+    ]
+    # No "Searching…" placeholder: the status stands in for it.
+    posted = [m["text"] for m in slack.state.messages["DBOB"] if m.get("thread_ts") == thread]
+    assert not any("Searching" in text for text in posted)
+
+
+def test_without_the_ai_app_feature_a_threaded_direct_message_gets_a_placeholder(bot, slack):
+    slack.state.ai_app = False  # assistant.threads.* are refused
+    try:
+        first = user_message(slack, ALICE_DM, ALICE, "How do I connect to the VPN?", None, "im")
+        event = user_message(
+            slack, ALICE_DM, ALICE, "How often do VPN keys rotate?", first["ts"], "im"
+        )
+        send_event(bot, event)
+        placeholder = placeholder_for(slack, ALICE_DM, first["ts"])
+        posted = [c.args for c in slack.state.calls_to("chat.postMessage")]
+        assert {"channel": ALICE_DM, "thread_ts": first["ts"]}.items() <= posted[-1].items()
+        assert posted[-1]["text"].startswith(":mag: Searching")
+        assert "vpn" in text_of(answer_update(slack, ALICE_DM, placeholder["ts"])["blocks"])
+    finally:
+        slack.state.ai_app = True
+
+
+def json_arg(value: Any) -> Any:
+    """A Web API argument as sent: JSON text in a form post, else as it is."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def test_feedback_buttons_store_a_vote_and_pressing_again_takes_it_back(bot, slack, answer_log):
     ts, answer_id = answered_message(slack, bot, "How do I connect to the VPN?")
 
@@ -877,7 +964,9 @@ def test_the_app_manifest_subscribes_to_what_the_bot_handles_with_the_scopes_it_
         "message.channels",
         "reaction_added",
         "reaction_removed",
+        "assistant_thread_started",
     } <= events
+    assert manifest["features"]["assistant_view"]["assistant_description"]
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {
         "chat:write",
@@ -886,6 +975,7 @@ def test_the_app_manifest_subscribes_to_what_the_bot_handles_with_the_scopes_it_
         "reactions:read",
         "channels:read",
         "app_mentions:read",
+        "assistant:write",
     } <= scopes
     assert manifest["features"]["slash_commands"][0]["command"] == Settings().slack_command
     assert manifest["settings"]["interactivity"]["is_enabled"]

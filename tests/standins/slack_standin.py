@@ -1,7 +1,8 @@
 """A local stand-in for the Slack Web API, from the payload shapes in Slack's API docs.
 
 It answers the methods the bot calls (auth.test, users.info, conversations.members,
-conversations.replies, chat.postMessage, chat.update, chat.postEphemeral, views.open), records every
+conversations.replies, chat.postMessage, chat.update, chat.postEphemeral, views.open, an AI
+app's assistant.threads.setStatus/setSuggestedPrompts/setTitle), records every
 call, and can answer HTTP 429 with `Retry-After` to test rate limiting. Plus helpers that
 sign requests the way Slack does (v0 HMAC-SHA256 over `v0:timestamp:body`).
 """
@@ -37,6 +38,7 @@ class SlackState:
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by channel
     calls: list[Call] = field(default_factory=list)
     rate_limited: dict[str, int] = field(default_factory=dict)  # method -> 429s to answer
+    ai_app: bool = True  # the app is set up as an AI app (assistant.threads.* work)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _clock: float = field(default_factory=lambda: 1_700_000_000.0)
 
@@ -136,6 +138,19 @@ def _handle(state: SlackState, method: str, args: dict[str, Any]) -> dict[str, A
         if BOT_USER not in members:
             return {"ok": False, "error": "not_in_channel"}
         return {"ok": True, "message_ts": state.next_ts()}
+    if method.startswith("assistant.threads."):  # an AI app's threads (Slack's AI apps docs)
+        required = {
+            "assistant.threads.setStatus": "status",
+            "assistant.threads.setSuggestedPrompts": "prompts",
+            "assistant.threads.setTitle": "title",
+        }.get(method)
+        if required is None:
+            return {"ok": False, "error": "unknown_method"}
+        if not state.ai_app:
+            return {"ok": False, "error": "not_allowed_token_type"}
+        if not (args.get("channel_id") and args.get("thread_ts")) or required not in args:
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True}
     if method == "views.open":
         view = args.get("view")
         view = json.loads(view) if isinstance(view, str) else view

@@ -7,10 +7,11 @@ import re
 from slack_bolt.async_app import AsyncApp
 
 from ..render import FEEDBACK_ACTION, VERIFY_CALLBACK
-from . import actions, commands, events
+from . import actions, assistant, commands, events
 
 
 def register(app: AsyncApp, command: str = "/ask") -> None:
+    app.assistant(assistant.assistant())  # before `message`: it takes assistant threads' own
     app.event("app_mention")(events.app_mention)
     app.event("message")(events.message)
     app.event("member_joined_channel")(events.membership_changed)
