@@ -169,6 +169,7 @@ def teams(
     application = web_app(teams_routes(agent, adapter), {"agent_configuration": config})
 
     async def close_connections(_: web.Application) -> None:
+        await bot.finish()  # answers being made still reach their askers
         await bot.deduper.close()
         await bot.people.close()
 

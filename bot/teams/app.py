@@ -3,6 +3,11 @@
 Same answer service, runner, answer log and access rules as the Slack bot; only the
 transport differs. Each answer message is recorded with its activity id, so Teams' feedback
 (`message/submitAction`) and reactions map back to (query, passage, label) pairs.
+
+A question is acknowledged at once: the turn sends "typing" and ends, so Bot Framework's
+HTTP request (which it gives 15 seconds) is answered in milliseconds. The answer (and a
+private *More* answer) is made afterwards and sent in a proactive turn,
+`continue_conversation` with the incoming request's claims, as a reply to the question.
 """
 
 from __future__ import annotations
@@ -10,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from microsoft_agents.activity import Activity, ActivityTypes
@@ -73,6 +79,36 @@ class TeamsBot:
     escalation: Escalation | None = None  # where *Still need help* sends an answer
     experts: Experts | None = None  # who may verify answers, and where verified ones are kept
     admission: Admission | None = None  # per-user rate limit and bounded queue (None: none)
+    pending: set[asyncio.Task[None]] = field(default_factory=set)  # answers being made
+
+    async def finish(self, timeout: float = 30.0) -> None:
+        """Let the answers being made reach their askers (at shutdown), for up to `timeout`."""
+        if self.pending:
+            await asyncio.wait(set(self.pending), timeout=timeout)
+
+
+def later(
+    bot: TeamsBot,
+    adapter: CloudAdapter,
+    context: TurnContext,
+    work: Callable[[TurnContext], Awaitable[None]],
+) -> None:
+    """Run `work` after this turn has ended, in a proactive turn on the same conversation
+    (continue_conversation with the incoming request's claims, the incoming activity as its
+    reference: the reply goes to the question, and who asked where is known as in the turn)."""
+    activity, identity = context.activity, context.identity
+    if identity is None:  # the adapter gives every incoming turn its request's claims
+        raise RuntimeError("a turn without the claims of its request cannot be continued")
+
+    async def run() -> None:
+        try:
+            await adapter.continue_conversation_with_claims(identity, activity, work)
+        except Exception:
+            log.exception("the proactive turn in %s failed", activity.conversation.id)
+
+    task = asyncio.get_running_loop().create_task(run())
+    bot.pending.add(task)
+    task.add_done_callback(bot.pending.discard)
 
 
 def auth_configuration(settings: Settings) -> AgentAuthConfiguration:
@@ -130,11 +166,12 @@ def build_agent(
         personal = activity.conversation.conversation_type == "personal"
         more_of = submitted(activity, MORE_KEY)
         if personal and more_of:
-            await _answer_privately(bot, context, more_of)
+            await context.send_activity(Activity(type=ActivityTypes.typing))
+            later(bot, adapter, context, lambda turn: _answer_privately(bot, turn, more_of))
             return
         escalated = submitted(activity, ESCALATE_KEY)
-        if escalated:  # *Still need help* pressed, in a chat or a channel
-            await _escalate(bot, context, escalated)
+        if escalated:  # *Still need help* pressed, in a chat or a channel (a webhook may be slow)
+            later(bot, adapter, context, lambda turn: _escalate(bot, turn, escalated))
             return
         if submitted(activity, VERIFY_KEY) or submitted(activity, WITHDRAW_KEY):
             await _verification(bot, context)
@@ -144,11 +181,8 @@ def build_agent(
         question = (activity.remove_recipient_mention() or activity.text or "").strip()
         if not question:
             return
-        try:
-            async with bot.admission.admit(_user(context)) if bot.admission else nullcontext():
-                await _answer_message(bot, context, question, personal)
-        except NotNow as not_now:
-            await context.send_activity(not_now.note)
+        await context.send_activity(Activity(type=ActivityTypes.typing))
+        later(bot, adapter, context, lambda turn: _admitted(bot, turn, question, personal))
 
     @agent.activity(ActivityTypes.invoke)
     async def on_invoke(context: TurnContext, _: TurnState) -> None:
@@ -179,12 +213,21 @@ def build_agent(
     return agent, adapter
 
 
+async def _admitted(bot: TeamsBot, context: TurnContext, question: str, personal: bool) -> None:
+    """The answer, when the bot takes the question on now; else the asker is told when to
+    try again."""
+    try:
+        async with bot.admission.admit(_user(context)) if bot.admission else nullcontext():
+            await _answer_message(bot, context, question, personal)
+    except NotNow as not_now:
+        await context.send_activity(not_now.note)
+
+
 async def _answer_message(
     bot: TeamsBot, context: TurnContext, question: str, personal: bool
 ) -> None:
-    """Typing, then the answer for the chat's or channel's audience (and the private "more"
-    offer when the asker may read more)."""
-    await context.send_activity(Activity(type=ActivityTypes.typing))
+    """The answer for the chat's or channel's audience (and the private "more" offer when
+    the asker may read more)."""
     try:
         asker = await bot.people.person(context)
         audience = asker if personal else await bot.people.conversation(context)

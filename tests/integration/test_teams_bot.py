@@ -137,6 +137,23 @@ def test_a_personal_chat_gets_typing_then_a_cited_ai_labelled_answer(bot, teams)
     assert answer["channelData"]["feedbackLoopEnabled"] is True
 
 
+def test_a_question_is_acknowledged_at_once_and_answered_in_a_later_proactive_turn(bot, teams):
+    body = activity(
+        teams.service_url, ALICE_CHAT, member(teams, "29:alice"), "How do I connect to the VPN?"
+    )
+    teams.state.messages_flow.clear()  # the connector holds every message the bot sends
+    try:
+        # Answered within the turn, this request would wait for the held message.
+        acknowledged = httpx.post(f"{bot}/api/messages", json=body, timeout=10)
+        assert acknowledged.status_code in (200, 202)
+        typing = wait_for(lambda: [a for a in replies_to(teams, body) if a["type"] == "typing"])
+        assert typing and not [a for a in replies_to(teams, body) if a["type"] == "message"]
+    finally:
+        teams.state.messages_flow.set()
+    answer = wait_for(lambda: [a for a in replies_to(teams, body) if a["type"] == "message"])
+    assert "vpn" in cited(answer[0]).lower()  # the answer, as a reply to the question
+
+
 def test_channels_answer_mentions_only_and_only_with_what_every_member_may_read(bot, teams):
     alice = member(teams, "29:alice")
     channel = {

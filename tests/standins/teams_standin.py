@@ -45,6 +45,11 @@ class TeamsState:
     sent: list[Sent] = field(default_factory=list)
     created: list[dict[str, Any]] = field(default_factory=list)  # POST /v3/conversations bodies
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # Cleared: messages the bot sends are held (their POST does not return) until set again.
+    messages_flow: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.messages_flow.set()
 
     def add_member(self, user_id: str, name: str, email: str) -> None:
         self.members[user_id] = {
@@ -97,6 +102,8 @@ class _Connector(BaseHTTPRequestHandler):
             self._json(404, {"error": {"code": "NotFound"}})
             return
         activity = json.loads(self.rfile.read(length) or b"{}")
+        if activity.get("type") == "message":
+            self.state.messages_flow.wait(timeout=120)
         with self.state.lock:
             message_id = f"1{len(self.state.sent):012d}"
             self.state.sent.append(
