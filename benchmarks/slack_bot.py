@@ -9,8 +9,15 @@ Slack Web API stand-in from `tests/`. Signed `app_mention` events are posted to 
    answer (`chat.update`, target p95 ≤ 3 s), and the share of answers whose citations include
    a passage that the qrels mark relevant (target ≥ 90 %), read back from the answer log.
 
+With every answer feature on (unless `--plain`): escalation (*Still need help*), verified
+answers (an experts group, and `--verified` of the sequential answers verified before the
+burst, so the burst's questions are matched against them and some get one first), the
+per-user rate limit and answer queue (counted in Redis, limits high enough to turn nobody
+away), markdown blocks and feedback buttons, the AI app listeners.
+
     knowhere services up
     python benchmarks/slack_bot.py [--model all-mpnet-base-v2] [--burst 50] [--questions 0]
+        [--verified 20] [--plain]
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import aiohttp
 import httpx
 from common import ZARAGOZA, machine, save
 
-from indexing import AnswerLog, Settings, compose
+from indexing import AnswerLog, ChunkStore, Settings, compose, verify_answer
 from indexing.answers.log import AnswerRow, PassageRow
 from indexing.evaluation.beir import load_beir
 from indexing.evaluation.run import eval_collection_name
@@ -184,11 +191,33 @@ def cited_relevant(db: str, threads: dict[str, str], qrels: dict[str, dict]) -> 
     }
 
 
+def verify_some(settings: Settings, db: str, collection: str, count: int) -> int:
+    """An expert verifies the first `count` found answers of the log (as the bot would)."""
+    log = AnswerLog(db)
+    answers = compose.open_verified_answers(settings)
+    done = 0
+    with log.engine.connect() as conn:
+        from sqlalchemy import select
+
+        ids = conn.execute(select(AnswerRow.id).where(AnswerRow.found)).scalars().all()
+    with compose.connect_weaviate(settings) as client:
+        store = ChunkStore(client, collection)
+        for answer_id in ids[:count]:
+            stored = log.get(answer_id)
+            if stored is not None:
+                verify_answer(answers, store, stored, stored.answer.text, "UEXPERT", "Ex", 180)
+                done += 1
+    log.close()
+    return done
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default="all-mpnet-base-v2")
     parser.add_argument("--burst", type=int, default=50)
     parser.add_argument("--questions", type=int, default=0, help="0 = every test question")
+    parser.add_argument("--verified", type=int, default=20, help="answers verified first")
+    parser.add_argument("--plain", action="store_true", help="no escalation, no experts")
     args = parser.parse_args()
 
     settings = Settings(embed_model=args.model)
@@ -210,6 +239,15 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="knowhere-bench-bot-"))
     db = f"sqlite:///{work / 'answers.db'}"
+    features = (
+        {}
+        if args.plain
+        else {
+            "KNOWHERE_ESCALATION_SLACK_CHANNEL": "CSUPPORT",
+            "KNOWHERE_EXPERTS_GROUP": "experts",
+        }
+    )
+    verified = 0
     with SlackStandIn() as slack:
         slack.state.add_user("UASKER", "asker@example.com")
         slack.state.channels[CHANNEL] = ["UASKER", BOT_USER]
@@ -222,6 +260,7 @@ def main() -> None:
             KNOWHERE_SLACK_BOT_TOKEN="xoxb-test-token",
             KNOWHERE_SLACK_SIGNING_SECRET=SECRET,
             KNOWHERE_SLACK_API_URL=slack.api_url,
+            **features,
         )
         args_ = ["slack", "--port", str(free_port())]
         with running_bot(args_, env, work / "bot.log") as url:
@@ -229,11 +268,22 @@ def main() -> None:
             # One at a time first: the extractive answer caches sentence vectors, so these
             # answers meet every passage for the first time (cold).
             latencies, threads = asyncio.run(sequential(slack, url, questions))
+            if features:
+                answering = settings.model_copy(update={"database_url": db})
+                verified = verify_some(answering, db, collection, args.verified)
             loaded = asyncio.run(burst(slack, url, bursting))
+            served = sum(
+                1
+                for call in slack.state.calls_to("chat.update")
+                if "Verified by" in str(call.args.get("blocks", ""))
+            )
     result = {
         "model": args.model,
         "mode": "extractive (offline)",
         "burst_events": args.burst,
+        "features": "plain" if args.plain else "escalation, experts, rate limit, AI app",
+        "verified_answers": verified,
+        "verified_answers_served": served,
         **loaded,
         "answer_sequential": summary(latencies),
         "citations": cited_relevant(db, threads, dataset.qrels),
