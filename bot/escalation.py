@@ -1,5 +1,7 @@
 """Escalation to people: *Still need help* (or, in Slack, a 🎫 reaction) hands an answer to the
-configured targets — a channel of the bot's own platform (Slack or Teams), and/or a webhook
+configured targets — a channel of the bot's own platform (Slack or Teams; in Slack also a
+user group: mentioned in that channel, or without one each of its members in a direct
+message, shown the answer only when they may read it), and/or a webhook
 that a ticket system receives (JSON signed with HMAC-SHA256; see
 `indexing.escalation_payload`). Each escalation is recorded with the answer; one per person
 and answer. The channel sees the answer and its sources only when all of its members may read
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -27,8 +30,9 @@ from indexing import (
 
 COULD_NOT_ESCALATE = "I couldn't hand this to the support team just now; please try again."
 
-# Posts an escalation into a chat channel: (channel, the stored answer, the payload).
-PostToChannel = Callable[[str, StoredAnswer, dict[str, object]], Awaitable[None]]
+# Posts an escalation in the chat platform (the stored answer, the payload): where it went.
+PostToChat = Callable[[StoredAnswer, dict[str, object]], Awaitable[list[str]]]
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")  # a Slack user group id
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class Escalation:
     webhook_url: str | None = None
     webhook_secret: bytes = b""
     platform: str = "slack"
+    group: str | None = None  # a Slack user group (id S…): told in `channel`, or each one
 
     @classmethod
     def from_settings(cls, settings: Settings, platform: str = "slack") -> Escalation | None:
@@ -47,7 +52,13 @@ class Escalation:
             if platform == "slack"
             else settings.escalation_teams_channel
         )
-        if not channel and not settings.escalation_webhook_url:
+        group = settings.escalation_slack_group if platform == "slack" else None
+        if group and not _GROUP_ID.match(group):
+            raise ConfigError(
+                f"KNOWHERE_ESCALATION_SLACK_GROUP={group!r} is not a user group id (S…, from "
+                "the group's profile or usergroups.list)"
+            )
+        if not channel and not group and not settings.escalation_webhook_url:
             return None
         secret = settings.escalation_webhook_secret
         if settings.escalation_webhook_url and not (secret and secret.get_secret_value()):
@@ -60,6 +71,7 @@ class Escalation:
             settings.escalation_webhook_url,
             secret.get_secret_value().encode() if secret else b"",
             platform,
+            group,
         )
 
     @property
@@ -70,6 +82,8 @@ class Escalation:
             places.append(
                 f"<#{self.channel}>" if self.platform == "slack" else "the support channel"
             )
+        elif self.group:
+            places.append("the support team")
         if self.webhook_url:
             places.append("the support ticket queue")
         return " and ".join(places)
@@ -81,7 +95,7 @@ async def escalate(
     answer_id: str,
     user: str,
     via: str,
-    post: PostToChannel,
+    post: PostToChat,
 ) -> str | None:
     """Hand the answer to people; the note for the asker (None: nothing to escalate)."""
     stored = await asyncio.to_thread(log.get, answer_id)
@@ -91,9 +105,8 @@ async def escalate(
         return f"You already asked for help with this; {escalation.who} has it."
     payload = escalation_payload(stored, user, via)
     targets = []
-    if escalation.channel:
-        await post(escalation.channel, stored, payload)
-        targets.append(f"{escalation.platform}:{escalation.channel}")
+    if escalation.channel or escalation.group:
+        targets += await post(stored, payload)
     if escalation.webhook_url:
         await _post_webhook(escalation, json.dumps(payload).encode())
         targets.append("webhook")

@@ -129,6 +129,7 @@ class Settings(BaseSettings):
     # (id), a Teams channel (its conversation id, 19:…@thread.tacv2; the bot must be in its
     # team) and/or a webhook, signed with HMAC-SHA256 (see indexing/answers/escalation.py).
     escalation_slack_channel: str | None = None
+    escalation_slack_group: str | None = None  # a user group (S…): in the channel, else by DM
     escalation_teams_channel: str | None = None
     escalation_webhook_url: str | None = None
     escalation_webhook_secret: SecretStr | None = None

@@ -308,11 +308,13 @@ async def _verification(bot: TeamsBot, context: TurnContext) -> None:
 async def _escalate(bot: TeamsBot, context: TurnContext, answer_id: str) -> None:
     """*Still need help*: the question, the answer and its sources go to the escalation
     targets; the support channel sees the answer only when all its members may read it."""
-    if bot.escalation is None:
+    escalation = bot.escalation
+    if escalation is None:
         return
     name = context.activity.from_property.name or "Someone"
 
-    async def post(channel: str, stored: StoredAnswer, payload: dict[str, object]) -> None:
+    async def post(stored: StoredAnswer, payload: dict[str, object]) -> list[str]:
+        channel = str(escalation.channel)
         audience = await bot.people.members_of(context, channel)
         readable = await asyncio.to_thread(
             readable_by, bot.store, made_from(stored.answer), audience
@@ -320,11 +322,10 @@ async def _escalate(bot: TeamsBot, context: TurnContext, answer_id: str) -> None
         connector: Any = context.turn_state[CONNECTOR_CLIENT_KEY]
         message = escalation_activity(payload, readable, name)
         await connector.conversations.send_to_conversation(channel, message)
+        return [f"teams:{channel}"]
 
     try:
-        note = await escalate(
-            bot.escalation, bot.answer_log, answer_id, _user(context), "button", post
-        )
+        note = await escalate(escalation, bot.answer_log, answer_id, _user(context), "button", post)
     except Exception:
         log.exception("escalating answer %s failed", answer_id)
         note = COULD_NOT_ESCALATE

@@ -83,6 +83,7 @@ def bot(bot_settings: Settings, slack: SlackStandIn, ticket_system: TicketSystem
         KNOWHERE_SLACK_SIGNING_SECRET=SECRET,
         KNOWHERE_SLACK_API_URL=slack.api_url,
         KNOWHERE_ESCALATION_SLACK_CHANNEL=SUPPORT,
+        KNOWHERE_ESCALATION_SLACK_GROUP="SSUPPORT",  # the support team's user group
         KNOWHERE_ESCALATION_WEBHOOK_URL=ticket_system.url,
         KNOWHERE_ESCALATION_WEBHOOK_SECRET=WEBHOOK_SECRET,
         # The module asks Bob dozens of questions a minute: no rate limit here (see
@@ -512,6 +513,7 @@ def test_still_need_help_hands_the_answer_to_people_once_signed_and_recorded(
         ]
     )
     assert question in posted[-1]["text"] and f"<@{BOB}>" in posted[-1]["text"]
+    assert posted[-1]["text"].startswith("<!subteam^SSUPPORT> ")  # the support team is told
     assert "Knowhere answered" in posted[-1]["text"]  # the support channel may read its sources
     headers, body = wait_for(lambda: ticket_system.received and ticket_system.received[-1])
     assert verify_signature(WEBHOOK_SECRET.encode(), body, headers, time.time())

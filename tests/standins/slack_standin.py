@@ -2,7 +2,8 @@
 
 It answers the methods the bot calls (auth.test, users.info, conversations.members,
 conversations.replies, chat.postMessage, chat.update, chat.postEphemeral, views.open, an AI
-app's assistant.threads.setStatus/setSuggestedPrompts/setTitle), records every
+app's assistant.threads.setStatus/setSuggestedPrompts/setTitle, usergroups.users.list),
+records every
 call, and can answer HTTP 429 with `Retry-After` to test rate limiting. Plus helpers that
 sign requests the way Slack does (v0 HMAC-SHA256 over `v0:timestamp:body`).
 """
@@ -39,6 +40,7 @@ class SlackState:
     calls: list[Call] = field(default_factory=list)
     rate_limited: dict[str, int] = field(default_factory=dict)  # method -> 429s to answer
     ai_app: bool = True  # the app is set up as an AI app (assistant.threads.* work)
+    usergroups: dict[str, list[str]] = field(default_factory=dict)  # user group id -> users
     lock: threading.RLock = field(default_factory=threading.RLock)
     _clock: float = field(default_factory=lambda: 1_700_000_000.0)
 
@@ -138,6 +140,11 @@ def _handle(state: SlackState, method: str, args: dict[str, Any]) -> dict[str, A
         if BOT_USER not in members:
             return {"ok": False, "error": "not_in_channel"}
         return {"ok": True, "message_ts": state.next_ts()}
+    if method == "usergroups.users.list":
+        users = state.usergroups.get(args.get("usergroup", ""))
+        if users is None:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": users}
     if method.startswith("assistant.threads."):  # an AI app's threads (Slack's AI apps docs)
         required = {
             "assistant.threads.setStatus": "status",

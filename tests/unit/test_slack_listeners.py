@@ -272,3 +272,32 @@ def test_slack_s_feedback_buttons_carry_the_answer_and_the_vote_in_their_value()
     press("answer-1:sideways")  # not a vote: nothing is recorded
     press("up")
     assert bot.answer_log.add_feedback.call_count == 1
+
+
+def test_a_user_group_without_a_channel_hears_of_an_escalation_each_in_a_direct_message(
+    monkeypatch,
+):
+    from bot.escalation import Escalation
+    from indexing import StoredAnswer
+
+    bot, client = fake_bot(), slack_client()
+    bot.escalation = Escalation(group="SSUPPORT")
+    bot.answer_log.get.return_value = StoredAnswer("answer-1", "slack", "D1", None, "U1", answer())
+    bot.answer_log.escalated_by.return_value = False
+    client.usergroups_users_list.return_value = {"ok": True, "users": ["UHR", "UOTHER"]}
+    people = {"UHR": ALICE, "UOTHER": Audience.of([Principal.of("bob@example.com")])}
+    bot.people.person = AsyncMock(side_effect=lambda user: people[user])
+    # Only the hr member may read the answer's passages.
+    monkeypatch.setattr(actions, "readable_by", lambda store, ids, audience: audience is ALICE)
+
+    note = run(actions.hand_to_people(bot, client, "answer-1", "U1", "button"))
+
+    client.usergroups_users_list.assert_awaited_once_with(usergroup="SSUPPORT")
+    sent = {c.kwargs["channel"]: c.kwargs["text"] for c in client.chat_postMessage.await_args_list}
+    assert set(sent) == {"UHR", "UOTHER"}
+    assert "28 days" in sent["UHR"] and "28 days" not in sent["UOTHER"]
+    assert "How many vacation days?" in sent["UOTHER"]  # the question reaches everyone
+    assert note == "I've handed your question to the support team: someone will follow up."
+    bot.answer_log.record_escalation.assert_called_once_with(
+        "answer-1", "U1", "button", "slack:group:SSUPPORT"
+    )

@@ -126,12 +126,29 @@ async def hand_to_people(
     if bot.escalation is None:
         return None
 
-    async def post(channel: str, stored: StoredAnswer, payload: dict[str, object]) -> None:
-        text = escalation_text(payload, await readable_in(bot, stored, channel))
-        await client.chat_postMessage(channel=channel, text=text, unfurl_links=False)
+    escalation = bot.escalation
+
+    async def post(stored: StoredAnswer, payload: dict[str, object]) -> list[str]:
+        """In the support channel (mentioning the user group, when there is one); with a
+        group and no channel, to each of its members in a direct message."""
+        if escalation.channel:
+            text = escalation_text(payload, await readable_in(bot, stored, escalation.channel))
+            if escalation.group:
+                text = f"<!subteam^{escalation.group}> {text}"
+            await client.chat_postMessage(channel=escalation.channel, text=text, unfurl_links=False)
+            return [f"slack:{escalation.channel}"]
+        listed = await client.usergroups_users_list(usergroup=escalation.group)
+        for member in listed.get("users") or []:
+            person = await bot.people.person(member)
+            readable = await asyncio.to_thread(
+                readable_by, bot.store, made_from(stored.answer), person
+            )
+            text = escalation_text(payload, readable)
+            await client.chat_postMessage(channel=member, text=text, unfurl_links=False)
+        return [f"slack:group:{escalation.group}"]
 
     try:
-        return await escalate(bot.escalation, bot.answer_log, answer_id, user, via, post)
+        return await escalate(escalation, bot.answer_log, answer_id, user, via, post)
     except Exception:
         log.exception("escalating answer %s failed", answer_id)
         return COULD_NOT_ESCALATE
