@@ -9,7 +9,9 @@ every link, image and piece of HTML disarmed:
   alt text; a bare address code (code is never turned into a link);
 - HTML, inline or as a block, is shown as text or as a code block;
 - `<`, `>` and `&` in text go out as entities (`&lt;`): shown as written by a Markdown
-  renderer and by Slack's mrkdwn alike, so `<!channel>` can never form a mention.
+  renderer and by Slack's mrkdwn alike, so `<!channel>` can never form a mention; in code
+  (where entities would show as written) a zero-width space after the `<` of what Slack would
+  read as a mention (`<!here>`, `<@U…>`, `<#C…>`, `<!subteam^…>`) does the same.
 
 Headings, emphasis, lists, quotes and code blocks (with their lines) stay as they are, and
 so do the `[n]` citation markers.
@@ -28,6 +30,8 @@ _PARSER = MarkdownIt("commonmark")
 _ADDRESS = re.compile(r"\b(?:https?|ftp|file|mailto):[^\s<>`]+|\bwww\.[^\s<>`]+", re.I)
 _ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
 _SPECIAL = re.compile("[<>&]")
+_TRAILING = ".,;:!?)'\""  # ends a sentence, not an address
+_SLACK_MENTION = re.compile(r"<(?=!(?:here|channel|everyone|subteam\^)|[@#][UWCGS][A-Z0-9])", re.I)
 
 
 def safe_markdown(text: str) -> str:
@@ -36,6 +40,8 @@ def safe_markdown(text: str) -> str:
     for token in _PARSER.parse(text):
         if token.type == "html_block":
             token = _code_block(token.content)
+        if token.type in ("fence", "code_block"):
+            token.content = _SLACK_MENTION.sub("<\u200b", token.content)
         elif token.type == "inline" and token.children is not None:
             token.children = list(_disarmed(token.children))
         tokens.append(token)
@@ -86,6 +92,8 @@ def _disarmed(children: list[Token]) -> Iterator[Token]:
             continue
         elif child.type in ("text", "html_inline", "image"):  # an image: its alt text
             yield from _text(child.content)
+        elif child.type == "code_inline":
+            yield _code(child.content)
         else:
             yield child
 
@@ -94,9 +102,10 @@ def _text(content: str) -> Iterator[Token]:
     """Text as tokens: bare addresses as code, `<`, `>`, `&` as entities, the rest as text."""
     last = 0
     for match in _ADDRESS.finditer(content):
+        address = match.group(0).rstrip(_TRAILING)
         yield from _plain(content[last : match.start()])
-        yield _code(match.group(0))
-        last = match.end()
+        yield _code(address)
+        last = match.start() + len(address)
     yield from _plain(content[last:])
 
 
@@ -113,8 +122,12 @@ def _plain(content: str) -> Iterator[Token]:
 
 
 def _code(content: str) -> Token:
-    return Token("code_inline", "code", 0, content=content, markup="`")
+    return Token(
+        "code_inline", "code", 0, content=_SLACK_MENTION.sub("<\u200b", content), markup="`"
+    )
 
 
 def _code_block(content: str) -> Token:
+    """A code block of `content` (its last line ended, so the fence closes on its own)."""
+    content = content if content.endswith("\n") else content + "\n"
     return Token("fence", "code", 0, content=content, markup="```", info="", block=True)

@@ -76,3 +76,16 @@ def test_an_answer_s_plain_text_is_its_words():
     assert plain_text("**Use** [the VPN](https://x) `vpn up` [1]\n\n```\na\nb\n```") == (
         "Use the VPN vpn up [1]\na\nb"
     )
+
+
+def test_what_slack_would_read_as_a_mention_is_broken_inside_code_too():
+    safe = safe_markdown(
+        "Run `<!here>` then:\n\n```\nnotify <@U123> <!channel>\n<!DOCTYPE html>\n```"
+    )
+    assert "<!here>" not in safe and "<@U123>" not in safe and "<!channel>" not in safe
+    assert "`<\u200b!here>`" in safe and "<!DOCTYPE html>" in safe  # other code as written
+
+
+def test_an_html_comment_becomes_a_closed_code_block_and_addresses_lose_trailing_punctuation():
+    assert safe_markdown("<!-- note -->\n\nafter") == "```\n<!-- note -->\n```\n\nafter"
+    assert safe_markdown("See https://wiki.example/vpn.") == "See `https://wiki.example/vpn`."

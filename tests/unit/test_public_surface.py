@@ -14,6 +14,7 @@ SURFACE = {
     "VerifiedAnswer",
     "VerifiedAnswers",
     "verify_answer",
+    "verified_questions",
     "PUBLIC",
     "PUBLIC_ONLY",
     "Access",
