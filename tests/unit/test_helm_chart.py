@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
@@ -42,6 +43,33 @@ def helm() -> str:
         check=True,
     )
     return built.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def service_monitor_schema() -> dict[str, Any]:
+    """The ServiceMonitor schema the pinned Prometheus Operator installs (deploy/helm/crd.sh),
+    strict: a field the CRD does not define is an error (as `kubectl --validate=strict`),
+    not silently pruned."""
+    found = subprocess.run(
+        [str(REPO / "deploy" / "helm" / "crd.sh"), "servicemonitors"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    crd = yaml.safe_load(Path(found.stdout.strip()).read_text())
+    [served] = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
+    return _strict(served["schema"]["openAPIV3Schema"])
+
+
+def _strict(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        schema = {k: _strict(v) for k, v in schema.items()}
+        preserves = schema.get("x-kubernetes-preserve-unknown-fields")
+        if "properties" in schema and "additionalProperties" not in schema and not preserves:
+            schema["additionalProperties"] = False
+    elif isinstance(schema, list):
+        schema = [_strict(item) for item in schema]
+    return schema
 
 
 def render(helm: str, tmp_path: Path, values: dict[str, Any] | None = None) -> list[dict]:
@@ -80,15 +108,21 @@ def containers(docs: list[dict]) -> list[tuple[str, dict]]:
     ]
 
 
-def test_the_chart_lints_and_renders_objects_kubernetes_accepts(helm, tmp_path):
+def test_the_chart_lints_and_renders_objects_kubernetes_accepts(
+    helm, tmp_path, service_monitor_schema
+):
     linted = subprocess.run([helm, "lint", str(CHART), "--strict"], capture_output=True, text=True)
     assert linted.returncode == 0, linted.stdout + linted.stderr
 
     for values in ({}, EVERYTHING_ON):
         docs = render(helm, tmp_path, values)
         for doc in docs:
-            if doc["kind"] == "ServiceMonitor":
-                continue  # a Prometheus Operator CRD, checked below against the Services
+            if doc["kind"] == "ServiceMonitor":  # a Prometheus Operator CRD: its own schema
+                assert doc["apiVersion"] == "monitoring.coreos.com/v1"
+                errors = jsonschema.Draft7Validator(service_monitor_schema).iter_errors(doc)
+                problems = [f"{'.'.join(map(str, e.path))}: {e.message}" for e in errors]
+                assert not problems, problems
+                continue
             try:
                 kubernetes_validate.validate(doc, KUBERNETES, strict=True)
             except kubernetes_validate.ValidationError as err:
