@@ -25,8 +25,9 @@ SENTENCE_CACHE = 20_000  # sentence vectors kept by the extractive generator
 
 _PARSER = MarkdownIt("commonmark")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(`\\])")
-_MARKUP = re.compile(r"([\\`*_\[\]<>#|~&])")
-_STARTS_BLOCK = re.compile(r"^(\d*)([-+=.)])(?=\s|$)")  # a list item or an underline
+# What would be markup in running text (`>` only starts a quote, `&` only an entity).
+_MARKUP = re.compile(r"([\\`*_\[\]<#|~]|&(?=#?\w+;))")
+_STARTS_BLOCK = re.compile(r"^(\d*[-+=.)](?=\s|$)|>)")  # a list item, an underline, a quote
 _UNESCAPE = re.compile(r"\\(.)")
 
 
@@ -93,7 +94,7 @@ def _fenced(code: str, language: str) -> str:
 
 def _quoted(quote: Quote, number: int) -> str:
     """A quote with its passage's number; a sentence never starts a list or a heading."""
-    sentence = _STARTS_BLOCK.sub(r"\1\\\2", quote.sentence)
+    sentence = _STARTS_BLOCK.sub(lambda m: f"{m[0][:-1]}\\{m[0][-1]}", quote.sentence)
     if not quote.code:
         return f"{sentence} [{number}]"
     if sentence:
