@@ -193,10 +193,7 @@ async def verify_answer(
     await ack()
     bot = context["knowhere"]
     user = body["user"]["id"]
-    if bot.experts is None:
-        return
-    if not bot.experts.is_expert(await bot.people.principal(user)):
-        await _tell(client, body, user, bot.experts.not_an_expert)
+    if not await _an_expert(bot, client, body, user):
         return
     stored = await asyncio.to_thread(bot.answer_log.get, action["value"])
     if stored is None:
@@ -234,12 +231,19 @@ async def withdraw_verified(
     await ack()
     bot = context["knowhere"]
     user = body["user"]["id"]
-    if bot.experts is None:
-        return
-    if not bot.experts.is_expert(await bot.people.principal(user)):
-        await _tell(client, body, user, bot.experts.not_an_expert)
+    if not await _an_expert(bot, client, body, user):
         return
     await _tell(client, body, user, await bot.experts.withdraw(action["value"], user))
+
+
+async def _an_expert(bot: Any, client: AsyncWebClient, body: dict[str, Any], user: str) -> bool:
+    """Whether `user` may verify (experts are configured and they are one); else told so."""
+    if bot.experts is None:
+        return False
+    if not bot.experts.is_expert(await bot.people.principal(user)):
+        await _tell(client, body, user, bot.experts.not_an_expert)
+        return False
+    return True
 
 
 async def _tell(client: AsyncWebClient, body: dict[str, Any], user: str, note: str) -> None:
