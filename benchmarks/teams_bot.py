@@ -3,8 +3,9 @@
 The bot runs as its own process (`knowhere-bot teams`, anonymous development mode) on the
 zaragoza corpus; the Bot Connector stand-in from `tests/` records what it sends. Each round,
 `--conversations` 1:1 chats post a zaragoza test question at the same moment; measured from
-the moment each request is sent: the first typing indicator (target p95 ≤ 1 s) and the
-answer message (target p95 ≤ 3 s).
+the moment each request is sent: the HTTP response (the acknowledgement: the answer comes
+later, in a proactive turn; Bot Framework allows 15 s), the first typing indicator (target
+p95 ≤ 1 s) and the answer message (target p95 ≤ 3 s).
 
     knowhere services up
     python benchmarks/teams_bot.py [--model all-mpnet-base-v2] [--conversations 20] [--rounds 3]
@@ -40,6 +41,7 @@ async def round_of(teams: TeamsStandIn, url: str, questions: list[str], tag: str
         user = teams.state.members[f"29:user{i}"]
         bodies.append(activity(teams.service_url, f"a:{tag}-chat{i}", user, question))
     starts: dict[str, float] = {}
+    acks: list[float] = []
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
     async with aiohttp.ClientSession(connector=connector) as session:
         gate = asyncio.Event()
@@ -49,6 +51,8 @@ async def round_of(teams: TeamsStandIn, url: str, questions: list[str], tag: str
             starts[body["id"]] = time.monotonic()
             async with session.post(f"{url}/api/messages", json=body) as response:
                 await response.read()
+                response.raise_for_status()
+            acks.append(time.monotonic() - starts[body["id"]])
 
         tasks = [asyncio.create_task(one(b)) for b in bodies]
         await asyncio.sleep(0.1)
@@ -56,12 +60,19 @@ async def round_of(teams: TeamsStandIn, url: str, questions: list[str], tag: str
         await asyncio.gather(*tasks)
     typing, answers = [], []
     for body in bodies:
-        sent = [s for s in teams.state.sent if s.reply_to == body["id"]]
+        deadline = time.monotonic() + 300
+        while True:  # the answer is sent after the request was acknowledged
+            sent = [s for s in list(teams.state.sent) if s.reply_to == body["id"]]
+            if any(s.activity["type"] == "message" for s in sent):
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no answer to {body['id']}")
+            await asyncio.sleep(0.02)
         first_typing = min(s.at for s in sent if s.activity["type"] == "typing")
         answer = min(s.at for s in sent if s.activity["type"] == "message")
         typing.append(first_typing - starts[body["id"]])
         answers.append(answer - starts[body["id"]])
-    return typing, answers
+    return acks, typing, answers
 
 
 def main() -> None:
@@ -102,6 +113,7 @@ def main() -> None:
         KNOWHERE_ANSWER_QUEUE="1000",
         KNOWHERE_ANSWER_THREADS=str(args.answer_threads),
     )
+    acks: list[float] = []
     typing: list[float] = []
     answers: list[float] = []
     try:
@@ -110,7 +122,8 @@ def main() -> None:
             for r in range(args.rounds):
                 start = (r * args.conversations) % len(questions)
                 batch = (questions * 2)[start : start + args.conversations]
-                t, a = asyncio.run(round_of(teams, url, batch, f"r{r}"))
+                k, t, a = asyncio.run(round_of(teams, url, batch, f"r{r}"))
+                acks += k
                 typing += t
                 answers += a
     finally:
@@ -123,6 +136,7 @@ def main() -> None:
             "concurrent_conversations": args.conversations,
             "rounds": args.rounds,
             "answer_threads": args.answer_threads,
+            "acknowledgement": summary(acks),
             "first_typing": summary(typing),
             "answer": summary(answers),
             "machine": machine(),
