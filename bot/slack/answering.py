@@ -90,10 +90,12 @@ async def answer_in_channel(
     thread: str | None,
     direct: bool,
     status: SetStatus | None = None,
+    turns: list[Turn] | None = None,
 ) -> None:
     """Post a placeholder (in an AI app's thread: set its `status`), then the answer for the
     message's audience in its place (when the bot takes the question on now: else the asker
-    alone is told when to try again)."""
+    alone is told when to try again). `turns`: the thread's earlier turns when the caller has
+    already read them from the answer log (else they are read when needed)."""
     channel, user = event["channel"], event.get("user", "")
     question = question_of(event.get("text", ""))
     if not question:
@@ -101,7 +103,7 @@ async def answer_in_channel(
         return
     try:
         async with admitted(bot, user):
-            await _answer(bot, client, event, question, thread, direct, status)
+            await _answer(bot, client, event, question, thread, direct, status, turns)
     except NotNow as not_now:
         await client.chat_postEphemeral(
             channel=channel, user=user, thread_ts=thread, text=not_now.note
@@ -121,6 +123,7 @@ async def _answer(
     thread: str | None,
     direct: bool,
     status: SetStatus | None = None,
+    known_turns: list[Turn] | None = None,
 ) -> None:
     channel, user = event["channel"], event.get("user", "")
     placeholder = None
@@ -131,8 +134,8 @@ async def _answer(
     try:
         asker = await bot.people.person(user)
         audience = asker if direct else await bot.people.channel(channel)
-        turns: list[Turn] = []
-        if thread and thread != event["ts"]:
+        turns: list[Turn] = known_turns[-HISTORY_TURNS:] if known_turns else []
+        if thread and thread != event["ts"] and not turns:
             skip = {event["ts"], placeholder["ts"] if placeholder else ""}
             turns = await history(bot, client, channel, thread, skip)
         answer = await bot.runner.ask(question, audience, turns, None if direct else asker)

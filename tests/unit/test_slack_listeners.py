@@ -15,7 +15,7 @@ from bot.admission import NotNow
 from bot.slack.answering import SORRY
 from bot.slack.listeners import actions, commands, events
 from bot.slack.render import SEARCHING
-from indexing import PUBLIC, Access, Answer, Audience, Citation, Hit, Principal
+from indexing import PUBLIC, Access, Answer, Audience, Citation, Hit, Principal, Turn
 
 ALICE = Audience.of([Principal.of("alice@example.com", ["hr"])])
 CHANNEL = Audience.of([Principal.of("alice@example.com", ["hr"]), Principal.of("bob@example.com")])
@@ -35,7 +35,10 @@ def fake_bot(thread_answered: bool = False) -> SimpleNamespace:
     log.answered_thread.return_value = thread_answered
     log.answer_for_message.return_value = "answer-1"
     log.active_vote.return_value = None
-    log.thread_turns.return_value = []  # no earlier answer in the thread: Slack's replies
+    # The thread's logged turns (none: the bot never answered there, so Slack's replies).
+    log.thread_turns.return_value = (
+        [Turn("user", "vacation?"), Turn("assistant", "28 days [1].")] if thread_answered else []
+    )
     return SimpleNamespace(
         runner=SimpleNamespace(ask=AsyncMock(return_value=answer())),
         answer_log=log,
@@ -118,8 +121,13 @@ def test_a_thread_message_is_answered_only_where_the_bot_answered_before():
         event = {"channel": "C1", "user": "U1", "ts": "7.0", "thread_ts": "6.0", "text": "and?"}
         run(events.message(event=event, client=client, context=context(bot)))
         assert bot.runner.ask.await_count == expected
-    history = bot.runner.ask.await_args.args[2]  # the thread's earlier question comes along
-    assert [(t.role, t.text) for t in history] == [("user", "vacation?")]
+    history = bot.runner.ask.await_args.args[2]  # the thread's turns, from the answer log
+    assert [(t.role, t.text) for t in history] == [
+        ("user", "vacation?"),
+        ("assistant", "28 days [1]."),
+    ]
+    assert bot.answer_log.thread_turns.call_count == 1  # read once, not again to answer
+    client.conversations_replies.assert_not_awaited()
 
 
 def test_messages_from_bots_and_edits_are_ignored():

@@ -36,11 +36,12 @@ async def message(event: dict[str, Any], client: AsyncWebClient, context: Any) -
     if thread and not mentioned and asks_something(event.get("text") or ""):
         # A follow-up in a thread we answered ("thanks!" is not one); mentions go to
         # app_mention.
-        answered = await asyncio.to_thread(
-            bot.answer_log.answered_thread, PLATFORM, event["channel"], thread
+        # (One query: the turns posted there are both the proof and the history.)
+        turns = await asyncio.to_thread(
+            bot.answer_log.thread_turns, PLATFORM, event["channel"], thread
         )
-        if answered:
-            await answer_in_channel(bot, client, event, thread=thread, direct=False)
+        if turns:
+            await answer_in_channel(bot, client, event, thread=thread, direct=False, turns=turns)
 
 
 async def membership_changed(event: dict[str, Any], context: Any) -> None:
