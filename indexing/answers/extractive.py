@@ -61,11 +61,10 @@ def quotes(text: str) -> list[Quote]:
             else:
                 found.append(Quote(code, code=block))
         elif token.type == "inline" and not in_heading and token.children is not None:
-            found += [
-                Quote(_words(sentence), sentence)
-                for sentence in _SENTENCE_END.split(_inline_markdown(token.children))
-                if len(_words(sentence)) > 2
-            ]
+            for sentence in _SENTENCE_END.split(_inline_markdown(token.children)):
+                words = _words(sentence)
+                if len(words) > 2:
+                    found.append(Quote(words, sentence))
     return found
 
 

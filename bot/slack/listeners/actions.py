@@ -10,7 +10,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from indexing import StoredAnswer, made_from, readable_by
+from indexing import Audience, StoredAnswer, made_from, readable_by
 
 from ...escalation import COULD_NOT_ESCALATE, escalate
 from ...feedback import record_source_vote
@@ -52,7 +52,11 @@ async def share_answer(
 async def readable_in(bot: Any, stored: StoredAnswer, channel: str) -> bool:
     """Whether everyone in `channel` may read every passage the answer was made from (not only
     the cited ones: the generator saw them all)."""
-    audience = await bot.people.channel(channel)
+    return await readable_for(bot, stored, await bot.people.channel(channel))
+
+
+async def readable_for(bot: Any, stored: StoredAnswer, audience: Audience) -> bool:
+    """Whether `audience` may read every passage the answer was made from."""
     chunk_ids = made_from(stored.answer)
     return bool(await asyncio.to_thread(readable_by, bot.store, chunk_ids, audience))
 
@@ -139,10 +143,7 @@ async def hand_to_people(
             return [f"slack:{escalation.channel}"]
         listed = await client.usergroups_users_list(usergroup=escalation.group)
         for member in listed.get("users") or []:
-            person = await bot.people.person(member)
-            readable = await asyncio.to_thread(
-                readable_by, bot.store, made_from(stored.answer), person
-            )
+            readable = await readable_for(bot, stored, await bot.people.person(member))
             text = escalation_text(payload, readable)
             await client.chat_postMessage(channel=member, text=text, unfurl_links=False)
         return [f"slack:group:{escalation.group}"]

@@ -73,13 +73,16 @@ async def user_message(
     bot = context["knowhere"]
     channel, thread = payload["channel"], payload["thread_ts"]
     question = question_of(payload.get("text", ""))
-    answered = await asyncio.to_thread(bot.answer_log.answered_thread, PLATFORM, channel, thread)
-    if question and not answered:
+    # One query: the turns answered there are both the history and "not the first question".
+    turns = await asyncio.to_thread(bot.answer_log.thread_turns, PLATFORM, channel, thread)
+    if question and not turns:
         try:
             await set_title(question[:TITLE_LIMIT])
         except SlackApiError as err:  # not an AI app: its threads have no titles
             log.info("no thread title (%s)", err.response.get("error"))
-    await answer_in_channel(bot, client, payload, thread=thread, direct=True, status=set_status)
+    await answer_in_channel(
+        bot, client, payload, thread=thread, direct=True, status=set_status, turns=turns
+    )
 
 
 async def context_changed() -> None:
