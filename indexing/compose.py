@@ -103,24 +103,46 @@ def local_stack(settings: Settings) -> LocalStack:
 # Models -------------------------------------------------------------------------------------
 
 
-def _open_embedder(name: str, path: str, precision: str, batch_size: int) -> SentenceEmbedder:
-    return SentenceEmbedder(name, path, precision=precision, batch_size=batch_size)  # type: ignore[arg-type]
+def _embedder_options(settings: Settings) -> tuple[str, int, str, str]:
+    """Precision, batch size, backend and where OpenVINO conversions are kept."""
+    return (
+        settings.embed_precision,
+        settings.embed_batch_size,
+        settings.embed_backend,
+        str(settings.openvino_dir),
+    )
+
+
+def _open_embedder(
+    name: str, path: str, precision: str, batch_size: int, backend: str, compiled_dir: str
+) -> SentenceEmbedder:
+    return SentenceEmbedder(
+        name,
+        path,
+        precision=precision,  # type: ignore[arg-type]
+        batch_size=batch_size,
+        backend=backend,  # type: ignore[arg-type]
+        compiled_dir=compiled_dir,
+    )
 
 
 @functools.lru_cache(maxsize=EMBEDDERS_KEPT)
-def _embedder(name: str, path: str, precision: str, batch_size: int) -> SentenceEmbedder:
-    return _open_embedder(name, path, precision, batch_size).warm_up()
+def _embedder(
+    name: str, path: str, precision: str, batch_size: int, backend: str, compiled_dir: str
+) -> SentenceEmbedder:
+    return _open_embedder(name, path, precision, batch_size, backend, compiled_dir).warm_up()
 
 
 def open_embedder(settings: Settings, name: str, path: str) -> SentenceEmbedder:
-    """The model at `path` under `name`, with the configured precision, loaded afresh (not
-    kept: `load_embedder` keeps the ones in use)."""
-    return _open_embedder(name, path, settings.embed_precision, settings.embed_batch_size)
+    """The model at `path` under `name`, with the configured precision and backend, loaded
+    afresh (not kept: `load_embedder` keeps the ones in use)."""
+    return _open_embedder(name, path, *_embedder_options(settings))
 
 
 def load_embedder(settings: Settings, name: str, path: str) -> SentenceEmbedder:
-    """The model at `path` under `name`, with the configured precision, warmed up."""
-    return _embedder(name, path, settings.embed_precision, settings.embed_batch_size)
+    """The model at `path` under `name`, with the configured precision and backend, warmed
+    up."""
+    return _embedder(name, path, *_embedder_options(settings))
 
 
 def build_embedder(settings: Settings, model: str | None = None) -> SentenceEmbedder:

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     # Embedding: an offline name, a Hugging Face hub name or a local path.
     embed_model: str = "all-mpnet-base-v2"
     embed_precision: Literal["auto", "fp32", "bf16"] = "auto"
+    # auto: OpenVINO on the CPU, PyTorch on a GPU. Each model version is converted for
+    # OpenVINO once and kept in openvino_cache (default: models/openvino under home).
+    embed_backend: Literal["auto", "torch", "openvino"] = "auto"
+    openvino_cache: Path | None = None
     embed_batch_size: int = 32
     # Tokens; each chunk is capped to fit the model's window with its title and heading.
     chunk_size: int = 512
@@ -172,6 +176,10 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.home / "models"
+
+    @property
+    def openvino_dir(self) -> Path:
+        return self.openvino_cache or self.models_dir / "openvino"
 
     @property
     def data_dir(self) -> Path:

@@ -36,6 +36,11 @@ def _real_home() -> Path:
     return Path(os.environ.get("KNOWHERE_HOME", Path.home() / ".cache" / "knowhere"))
 
 
+# Every test, and every process a test starts, shares one folder of OpenVINO conversions:
+# the small model is converted once, not once per test's home.
+os.environ.setdefault("KNOWHERE_OPENVINO_CACHE", str(_real_home() / "models" / "openvino"))
+
+
 def _weaviate_binary() -> Path:
     explicit = os.environ.get("KNOWHERE_WEAVIATE_BIN")
     return find_weaviate_binary(_real_home(), Path(explicit) if explicit else None)

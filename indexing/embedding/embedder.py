@@ -1,14 +1,18 @@
 """Sentence-transformers embeddings as a LlamaIndex embedding model, fast on CPU.
 
-The model runs under bfloat16 autocast where the hardware has it (see `precision`); every
-path returns float32, L2-normalized vectors. Building an embedder is cheap: the model is
-loaded by an explicit `warm_up()`, which the composition root calls once per process.
+On the CPU the model runs in OpenVINO (`openvino_runtime`), in bfloat16 where the hardware
+has it; on a GPU in PyTorch under bfloat16 autocast (see `precision`). Every path returns
+float32, L2-normalized vectors. Building an embedder is cheap: the model is loaded by an
+explicit `warm_up()`, which the composition root calls once per process.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
+import re
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +23,9 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
 from ..errors import ModelError
-from .precision import Precision, choose_precision, default_device
+from .precision import Backend, Precision, choose_backend, choose_precision, default_device
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,11 @@ class SentenceEmbedder(BaseEmbedding):
 
     precision: str = "fp32"
     device: str = "cpu"
+    backend: str = "torch"
     _model: Any = PrivateAttr(default=None)
+    _openvino: Any = PrivateAttr(default=None)
+    _compiled_dir: str | None = PrivateAttr(default=None)
+    _backend_requested: str = PrivateAttr(default="auto")
     _path: str = PrivateAttr(default="")
     _texts_embedded: int = PrivateAttr(default=0)
     _version: str = PrivateAttr(default="")
@@ -50,13 +60,23 @@ class SentenceEmbedder(BaseEmbedding):
         precision: Precision = "auto",
         batch_size: int = 32,
         device: str | None = None,
+        backend: Backend = "auto",
+        compiled_dir: str | None = None,
     ) -> None:
+        """`compiled_dir`: where the OpenVINO conversion of each model version is kept (none:
+        a temporary folder, converted again by every process)."""
         device = device or default_device()
         chosen = choose_precision(precision, device)
         super().__init__(  # type: ignore[call-arg]
-            model_name=model_name, embed_batch_size=batch_size, precision=chosen, device=device
+            model_name=model_name,
+            embed_batch_size=batch_size,
+            precision=chosen,
+            device=device,
+            backend=choose_backend(backend, device),
         )
         self._path = model_path
+        self._compiled_dir = compiled_dir
+        self._backend_requested = backend
         self._version = _model_version(model_name, model_path)
 
     def warm_up(self) -> SentenceEmbedder:
@@ -69,8 +89,33 @@ class SentenceEmbedder(BaseEmbedding):
                 hf_logging.disable_progress_bar()
                 model = SentenceTransformer(self._path, device=self.device)
                 model.eval()
+                if self.backend == "openvino":
+                    self._openvino = self._compile(model)
                 self._model = model
         return self
+
+    def _compile(self, model: Any) -> Any:
+        from . import openvino_runtime
+
+        release = openvino_runtime.ov.__version__.split("-")[0]
+        key = re.sub(r"[^\w.@-]", "_", f"{self._version}-openvino-{release}")
+        try:
+            if self._compiled_dir:
+                return openvino_runtime.OpenVinoModel(
+                    model, Path(self._compiled_dir) / key, self.precision
+                )
+            with tempfile.TemporaryDirectory(prefix="knowhere-openvino-") as folder:
+                return openvino_runtime.OpenVinoModel(model, Path(folder) / key, self.precision)
+        except Exception as err:
+            problem = (
+                f"embedder {self.model_name}: OpenVINO could not convert or compile it "
+                f"({type(err).__name__}: {err})"
+            )
+            if self._backend_requested == "openvino":
+                raise ModelError(f"{problem}; set KNOWHERE_EMBED_BACKEND=torch") from err
+            log.warning("%s; it runs in PyTorch instead", problem)  # `auto`: still works
+            self.backend = "torch"
+            return None
 
     @property
     def path(self) -> str:
@@ -114,13 +159,18 @@ class SentenceEmbedder(BaseEmbedding):
         return self._version
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
-        if self.precision == "bf16":
+        if self.precision == "bf16" and self.backend == "torch":
             return torch.autocast(device_type=self.device.split(":")[0], dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
+        if self._openvino is not None:
+            self._loaded()
+            found = self._openvino.embed(texts, self.embed_batch_size)
+            self._texts_embedded += len(texts)
+            return found.tolist()  # type: ignore[no-any-return]
         with torch.inference_mode(), self._autocast():
             vectors = self._loaded().encode(
                 texts,

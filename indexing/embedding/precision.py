@@ -1,4 +1,4 @@
-"""Which device and number format an embedder runs in.
+"""Which device, runtime and number format an embedder runs in.
 
 `fp32` is the reference. `bf16` pays off on CPUs with AMX or AVX512-BF16 and on GPUs; on an
 AVX2-only CPU bfloat16 is emulated and about 8x slower than fp32, so `auto` picks bf16 only
@@ -15,6 +15,7 @@ from typing import Literal
 import torch
 
 Precision = Literal["auto", "fp32", "bf16"]
+Backend = Literal["auto", "torch", "openvino"]
 
 
 @functools.cache
@@ -37,6 +38,14 @@ def choose_precision(requested: Precision, device: str) -> Literal["fp32", "bf16
     if "amx_bf16" in flags or "avx512_bf16" in flags:
         return "bf16"
     return "fp32"
+
+
+def choose_backend(requested: Backend, device: str) -> Literal["torch", "openvino"]:
+    """`auto`: OpenVINO on the CPU (it fuses what PyTorch's eager kernels run one by one),
+    PyTorch on a GPU."""
+    if requested != "auto":
+        return requested
+    return "openvino" if device == "cpu" else "torch"
 
 
 def default_device() -> str:
