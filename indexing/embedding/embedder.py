@@ -48,6 +48,7 @@ class SentenceEmbedder(BaseEmbedding):
     _openvino: Any = PrivateAttr(default=None)
     _compiled_dir: str | None = PrivateAttr(default=None)
     _backend_requested: str = PrivateAttr(default="auto")
+    _precision_requested: str = PrivateAttr(default="auto")
     _path: str = PrivateAttr(default="")
     _texts_embedded: int = PrivateAttr(default=0)
     _version: str = PrivateAttr(default="")
@@ -77,6 +78,7 @@ class SentenceEmbedder(BaseEmbedding):
         self._path = model_path
         self._compiled_dir = compiled_dir
         self._backend_requested = backend
+        self._precision_requested = precision
         self._version = _model_version(model_name, model_path)
 
     def warm_up(self) -> SentenceEmbedder:
@@ -100,12 +102,17 @@ class SentenceEmbedder(BaseEmbedding):
         release = openvino_runtime.ov.__version__.split("-")[0]
         key = re.sub(r"[^\w.@-]", "_", f"{self._version}-openvino-{release}")
         try:
+            # `auto` is measured there (once per model version and machine), not guessed.
+            requested = self._precision_requested
             if self._compiled_dir:
-                return openvino_runtime.OpenVinoModel(
-                    model, Path(self._compiled_dir) / key, self.precision
+                compiled = openvino_runtime.OpenVinoModel(
+                    model, Path(self._compiled_dir) / key, requested
                 )
-            with tempfile.TemporaryDirectory(prefix="knowhere-openvino-") as folder:
-                return openvino_runtime.OpenVinoModel(model, Path(folder) / key, self.precision)
+            else:
+                with tempfile.TemporaryDirectory(prefix="knowhere-openvino-") as folder:
+                    compiled = openvino_runtime.OpenVinoModel(model, Path(folder) / key, requested)
+            self.precision = compiled.precision
+            return compiled
         except Exception as err:
             problem = (
                 f"embedder {self.model_name}: OpenVINO could not convert or compile it "

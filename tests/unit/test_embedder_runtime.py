@@ -3,6 +3,8 @@ per model version, and a model OpenVINO cannot take still served (or refused cle
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -41,6 +43,20 @@ def test_bf16_stays_within_the_precision_budget(tmp_path):
     reference = embedder(tmp_path, precision="fp32", backend="torch")
     cosine = np.sum(np.array(fast.embed(TEXTS)) * np.array(reference.embed(TEXTS)), axis=1)
     assert np.min(cosine) > 0.99
+
+
+def test_auto_precision_is_measured_once_per_machine_and_kept(tmp_path, monkeypatch):
+    first = embedder(tmp_path)  # precision "auto"
+    (converted,) = [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
+    (record,) = converted.glob("precision-*.json")
+    measured = json.loads(record.read_text())
+    assert first.precision == measured["precision"] in ("fp32", "bf16")
+    assert set(measured["seconds"]) == {"fp32", "bf16"} and measured["min_cosine"] > 0.9
+
+    # The kept choice is what the next process uses, without measuring again.
+    record.write_text(json.dumps({**measured, "precision": "fp32"}))
+    monkeypatch.setattr(openvino_runtime.OpenVinoModel, "embed", lambda *a: pytest.fail("probed"))
+    assert embedder(tmp_path).precision == "fp32"
 
 
 def test_a_model_version_is_converted_once_and_the_conversion_reused(tmp_path, monkeypatch):
