@@ -100,7 +100,8 @@ class SentenceEmbedder(BaseEmbedding):
         from . import openvino_runtime
 
         release = openvino_runtime.ov.__version__.split("-")[0]
-        key = re.sub(r"[^\w.@-]", "_", f"{self._version}-openvino-{release}")
+        # No "@": the logs' scrubber would read "name@hash-openvino-x.y" as an e-mail address.
+        key = re.sub(r"[^\w.-]", "_", f"{self._version}-openvino-{release}")
         try:
             # `auto` is measured there (once per model version and machine), not guessed.
             requested = self._precision_requested

@@ -37,7 +37,15 @@ class SourceLock:
             self._lock(token).reacquire()
             return True
         except LockError:
-            return bool(self.client.set(self.name, token, nx=True, px=self.ttl * 1000))
+            if self.client.set(self.name, token, nx=True, px=self.ttl * 1000):
+                return True
+        # Another batch of the same run may have taken the expired lock back a moment ago:
+        # it is then still this run's (without this, one of two such batches was dropped).
+        try:
+            self._lock(token).reacquire()
+            return True
+        except LockError:
+            return False
 
     def release(self, token: str) -> None:
         """Free the source (a lock lost to a newer run, or Redis being away, is no failure)."""

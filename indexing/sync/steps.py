@@ -193,8 +193,9 @@ def run_batch(
         return False
     if context.runs.batch_done(run_id, number):
         return False
-    if not context.lock.hold(token):
-        return False  # a newer run of this source took over
+    if not context.lock.hold(token):  # a newer run of this source took over
+        log.warning("batch %s of run %s skipped: a newer run holds the source", number, run_id)
+        return False
     try:
         with context.lock.kept(token) as lease:
             loaded = loaded or load(context, run_id, payload)

@@ -62,7 +62,7 @@ def test_auto_precision_is_measured_once_per_machine_and_kept(tmp_path, monkeypa
 def test_a_model_version_is_converted_once_and_the_conversion_reused(tmp_path, monkeypatch):
     embedder(tmp_path)
     (converted,) = [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
-    assert converted.name.startswith(f"{MODEL}@") and (converted / "model.xml").exists()
+    assert converted.name.startswith(f"{MODEL}_") and (converted / "model.xml").exists()
 
     def never(*args):
         raise AssertionError("converted again")
@@ -80,7 +80,7 @@ def test_old_conversions_are_pruned_to_the_most_recent(tmp_path):
     embedder(tmp_path)
     kept = [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
     assert len(kept) == openvino_runtime.KEPT
-    assert any(p.name.startswith(f"{MODEL}@") for p in kept)
+    assert any(p.name.startswith(f"{MODEL}_") for p in kept)
 
 
 def test_a_model_openvino_cannot_take_runs_in_pytorch_unless_openvino_was_asked_for(
