@@ -384,6 +384,9 @@ def embedder_train(
         for name in ("dev", "guard"):
             now, new = verdict[f"current_{name}"], verdict[f"candidate_{name}"]
             out.print(f"  {name}: nDCG@10 {now['ndcg']:.4f} → {new['ndcg']:.4f}")  # type: ignore[index]
+        preference = verdict.get("preference")
+        if preference:
+            out.print(f"  preferred on dev: {_interval(preference)} (its lower bound must be > 0)")
     if outcome.version:
         out.print(f"version: {outcome.version}", markup=False)
     if outcome.switch:
@@ -401,15 +404,34 @@ def embedder_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
         return
     for v in versions:
         mark = "*" if v.version == serving else " "
-        gate = v.metrics.get("gate", {})
-        dev = gate.get("candidate_dev", {}).get("ndcg")
-        guard = gate.get("candidate_guard", {}).get("ndcg")
-        scores = f"  dev {dev:.4f} guard {guard:.4f}" if dev is not None else ""
         out.print(
             f"{mark} {v.version}  {v.status}  parent={v.parent or '-'}"
-            f"  set={v.training_set or '-'}{scores}",
+            f"  set={v.training_set or '-'}{_gate_summary(v.metrics.get('gate', {}))}",
             markup=False,
         )
+        for reason in v.metrics.get("gate", {}).get("reasons", []):
+            out.print(f"    {reason}", markup=False)
+
+
+def _gate_summary(verdict: dict[str, Any]) -> str:
+    """The gate's numbers on one line: dev and guard nDCG@10, the preference interval."""
+    dev = verdict.get("candidate_dev", {}).get("ndcg")
+    if dev is None:
+        return ""
+    text = f"  dev {dev:.4f} guard {verdict.get('candidate_guard', {}).get('ndcg', 0):.4f}"
+    preference = verdict.get("preference")
+    if preference:
+        questions = verdict["current_dev"]["queries"]
+        text += f"  preferred {_interval(preference)} over {questions} questions"
+    return text
+
+
+def _interval(value: Any) -> str:
+    """A stored gate interval: mean [low, high] (confidence)."""
+    return (
+        f"{value['mean']:+.3f} [{value['low']:+.3f}, {value['high']:+.3f}] "
+        f"({value['confidence']:.0%})"
+    )
 
 
 @embedder_app.command("promote")

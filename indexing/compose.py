@@ -34,6 +34,7 @@ from .ingest.chunking import StructuredChunker, chunking_fingerprint
 from .ingest.indexer import Indexer
 from .insights import gaps
 from .learning.finetune import TrainParams
+from .learning.gate import Rule
 from .learning.loop import LearningContext, LearningPolicy
 from .learning.model_store import Artifact, ModelStore
 from .learning.registry import EmbedderVersion, Registry
@@ -517,9 +518,11 @@ def learning_policy(settings: Settings) -> LearningPolicy:
         new_pairs=settings.train_new_pairs,
         every_days=settings.train_every_days,
         auto_promote=settings.auto_promote,
-        gate_margin=settings.gate_margin,
-        gate_tolerance=settings.gate_tolerance,
-        gate_separation_margin=settings.gate_separation_margin,
+        gate_rule=Rule(
+            min_questions=settings.gate_min_dev_questions,
+            confidence=settings.gate_confidence,
+            tolerance=settings.gate_tolerance,
+        ),
         guard_set=settings.guard_set,
         train=TrainParams(
             epochs=settings.train_epochs,

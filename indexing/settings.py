@@ -96,9 +96,12 @@ class Settings(BaseSettings):
     train_epochs: int = 3
     train_learning_rate: float = 5e-5
     train_batch_size: int = 32
-    gate_margin: float = 0.01  # dev nDCG@10 the candidate must gain
-    gate_tolerance: float = 0.01  # guard-set (and dev) nDCG@10 it may lose
-    gate_separation_margin: float = 0.02  # …or dev positive-vs-rest cosine gap it must gain
+    # The gate (indexing/learning/gate.py): enough distinct dev questions, the candidate
+    # preferred on them with this confidence (bootstrap lower bound above 0), and at most
+    # `gate_tolerance` dev or guard-set nDCG@10 lost.
+    gate_min_dev_questions: int = Field(15, ge=2)
+    gate_confidence: float = Field(0.95, gt=0.5, lt=1.0)
+    gate_tolerance: float = 0.01
     guard_set: Path | None = None  # JSONL {query, passage}; default: the bundled one
     auto_promote: bool = True  # re-embed and switch as soon as a candidate passes
     # Where fine-tuned models are published for every host: a folder (default

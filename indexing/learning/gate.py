@@ -1,16 +1,23 @@
 """The evaluation gate: a fine-tuned embedder replaces the current one only if it is better.
 
-Both models rank the held-out dev passages for the dev queries (dense retrieval, nDCG@10 and
-MRR@10) and the general-domain guard set (to catch forgetting).
+Both models rank the held-out dev passages for the dev questions (dense retrieval over the
+dev corpus) and the general-domain guard set (to catch forgetting).
 
-Feedback only confirms passages the serving model already retrieved, so on dev it often ranks
-them first already and nDCG@10 has little room to grow (mpnet: 0.96 on zaragoza's feedback).
-So the gate also measures the separation: how far, in cosine, each dev query's positive
-stands above the best other passage. A candidate is promoted when it
-- gains `margin` dev nDCG@10, or `separation_margin` separation, without losing more than
-  `tolerance` dev nDCG@10, and
-- loses at most `tolerance` nDCG@10 on the guard set.
-Deliberately wrong feedback lowers both dev measures and is refused.
+The criterion is a paired, rank-based comparison per dev question: the candidate *wins* a
+question when it ranks the question's first relevant passage higher than the serving model
+does, and *loses* it when it ranks it lower. Feedback only confirms passages the serving model
+already retrieved, so both often rank it first; then the question goes to the model holding
+it further ahead of the next passage, measured in that model's own spread of scores
+(standard deviations of the other passages' cosines), which compares two models fairly
+however differently their cosines are scaled. The *preference* is wins minus losses over
+the questions, in [-1, 1].
+
+A candidate is promoted only when
+- the dev split has at least `min_questions` distinct questions,
+- the lower bound of the preference's bootstrap confidence interval (questions resampled
+  with replacement) is above zero,
+- it loses at most `tolerance` dev nDCG@10, and at most `tolerance` nDCG@10 on the guard set.
+Deliberately wrong feedback lowers the preference and is refused.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from .training_set import DevQuery
 
 Encode = Callable[[list[str]], list[list[float]]]
 K = 10
+RESAMPLES = 2000
 
 
 @dataclass(frozen=True)
@@ -42,10 +50,57 @@ class RetrievalSet:
 
 @dataclass(frozen=True)
 class Scores:
+    """One model on one set, averaged over its questions."""
+
     ndcg: float
     mrr: float
     queries: int
-    separation: float = 0.0  # mean cosine of the best positive minus the best other passage
+    margin: float = 0.0  # mean lead of the best positive over the best other passage, in sd
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """One model on one set, per question (in the set's question order)."""
+
+    ranks: tuple[int, ...]  # rank of the best relevant passage in the whole corpus, 1 = first
+    margins: tuple[float, ...]  # its lead over the best other passage, in sd of the others
+    ndcg: tuple[float, ...]
+    mrr: tuple[float, ...]
+
+    def scores(self) -> Scores:
+        n = len(self.ranks)
+        if not n:
+            return Scores(0.0, 0.0, 0)
+        return Scores(
+            round(float(np.mean(self.ndcg)), 4),
+            round(float(np.mean(self.mrr)), 4),
+            n,
+            round(float(np.mean(self.margins)), 4),
+        )
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A mean over questions with its bootstrap confidence interval."""
+
+    mean: float
+    low: float
+    high: float
+    confidence: float
+
+    def __str__(self) -> str:
+        return f"{self.mean:+.3f} [{self.low:+.3f}, {self.high:+.3f}]"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a candidate must show (KNOWHERE_GATE_*)."""
+
+    min_questions: int = 15  # distinct dev questions needed to judge at all
+    confidence: float = 0.95  # of the preference's interval, whose lower bound must be > 0
+    tolerance: float = 0.01  # dev and guard-set nDCG@10 a candidate may lose
+    resamples: int = RESAMPLES
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -56,6 +111,9 @@ class Verdict:
     candidate_dev: Scores
     current_guard: Scores
     candidate_guard: Scores
+    preference: Interval | None = None  # candidate's wins minus losses over dev questions
+    dev_gain: Interval | None = None  # candidate's dev nDCG@10 minus the serving model's
+    guard_gain: Interval | None = None
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -87,53 +145,102 @@ def guard_set(path: Path | None = None) -> RetrievalSet:
     return RetrievalSet(queries, corpus, relevant)
 
 
-def score(encode: Encode, data: RetrievalSet, k: int = K) -> Scores:
-    """Dense retrieval over the whole corpus: mean nDCG@k and MRR@k."""
-    if not data.queries:
-        return Scores(0.0, 0.0, 0)
+def rank(encode: Encode, data: RetrievalSet, k: int = K) -> Ranking:
+    """Dense retrieval over the whole corpus, per question."""
+    qids = [q for q in data.queries if data.relevant.get(q, set()) & data.corpus.keys()]
+    if not qids:
+        return Ranking((), (), (), ())
     ids = list(data.corpus)
+    position = {passage_id: j for j, passage_id in enumerate(ids)}
     corpus = np.asarray(encode([data.corpus[i] for i in ids]), dtype=np.float32)
-    qids = list(data.queries)
     queries = np.asarray(encode([data.queries[q] for q in qids]), dtype=np.float32)
     similarity = queries @ corpus.T
-    ranking = np.argsort(-similarity, axis=1)[:, :k]
-    position = {passage_id: j for j, passage_id in enumerate(ids)}
-    ndcg = mrr = separation = 0.0
+    top = np.argsort(-similarity, axis=1)[:, :k]
+    ranks, margins, ndcg, mrr = [], [], [], []
     for row, qid in enumerate(qids):
-        ranked = [ids[j] for j in ranking[row]]
-        judged = dict.fromkeys(data.relevant[qid], 1)
-        ndcg += ndcg_at_k(ranked, judged, k)
-        mrr += mrr_at_k(ranked, judged, k)
         positive = [position[p] for p in data.relevant[qid] if p in position]
+        best = float(similarity[row, positive].max())
         others = np.delete(similarity[row], positive)
-        if positive and others.size:
-            separation += float(similarity[row, positive].max() - others.max())
-    n = len(qids)
-    return Scores(round(ndcg / n, 4), round(mrr / n, 4), n, round(separation / n, 4))
+        ranks.append(1 + int((others > best).sum()))
+        spread = float(others.std()) if others.size > 1 else 0.0
+        margins.append((best - float(others.max())) / spread if spread > 0 else 0.0)
+        ranked = [ids[j] for j in top[row]]
+        judged = dict.fromkeys(data.relevant[qid], 1)
+        ndcg.append(ndcg_at_k(ranked, judged, k))
+        mrr.append(mrr_at_k(ranked, judged, k))
+    return Ranking(tuple(ranks), tuple(margins), tuple(ndcg), tuple(mrr))
+
+
+def score(encode: Encode, data: RetrievalSet, k: int = K) -> Scores:
+    """Dense retrieval over the whole corpus: mean nDCG@k, MRR@k and margin."""
+    return rank(encode, data, k).scores()
+
+
+def preferences(current: Ranking, candidate: Ranking) -> np.ndarray:
+    """Per question: +1 where the candidate ranks the answer higher (or, at the same rank,
+    holds it further ahead), -1 where the serving model does, 0 on a tie."""
+    ranks = np.sign(np.subtract(current.ranks, candidate.ranks))
+    margins = np.sign(np.round(np.subtract(candidate.margins, current.margins), 6))
+    return np.where(ranks != 0, ranks, margins).astype(np.float64)
+
+
+def interval(values: np.ndarray, rule: Rule) -> Interval:
+    """The mean of `values` and its percentile bootstrap interval over resampled questions."""
+    n = len(values)
+    draws = np.random.default_rng(rule.seed).integers(0, n, size=(rule.resamples, n))
+    means = values[draws].mean(axis=1)
+    tail = (1 - rule.confidence) / 2
+    low, high = np.quantile(means, [tail, 1 - tail])
+    return Interval(
+        round(float(values.mean()), 4), round(float(low), 4), round(float(high), 4), rule.confidence
+    )
 
 
 def judge(
-    current_dev: Scores,
-    candidate_dev: Scores,
-    current_guard: Scores,
-    candidate_guard: Scores,
-    margin: float,
-    tolerance: float,
-    separation_margin: float = 0.02,
+    current_dev: Ranking,
+    candidate_dev: Ranking,
+    current_guard: Ranking,
+    candidate_guard: Ranking,
+    rule: Rule,
 ) -> Verdict:
-    reasons = []
-    gain = candidate_dev.ndcg - current_dev.ndcg
-    wider = candidate_dev.separation - current_dev.separation
-    loss = current_guard.ndcg - candidate_guard.ndcg
-    if current_dev.queries == 0:
-        reasons.append("no dev queries to judge on")
-    elif gain < -tolerance:
-        reasons.append(f"dev nDCG@10 fell by {-gain:.4f}, more than the tolerance {tolerance}")
-    elif gain < margin and wider < separation_margin:
-        reasons.append(
-            f"dev nDCG@10 gain {gain:+.4f} is below the margin {margin} and the separation "
-            f"gain {wider:+.4f} below {separation_margin}"
+    def verdict(reasons: list[str], **intervals: Interval | None) -> Verdict:
+        return Verdict(
+            not reasons,
+            reasons,
+            current_dev.scores(),
+            candidate_dev.scores(),
+            current_guard.scores(),
+            candidate_guard.scores(),
+            **intervals,
         )
-    if loss > tolerance:
-        reasons.append(f"guard nDCG@10 fell by {loss:.4f}, more than the tolerance {tolerance}")
-    return Verdict(not reasons, reasons, current_dev, candidate_dev, current_guard, candidate_guard)
+
+    questions = len(current_dev.ranks)
+    if questions < max(rule.min_questions, 2):
+        reason = (
+            f"{questions} distinct dev questions; the gate needs {rule.min_questions} to tell "
+            "(KNOWHERE_GATE_MIN_DEV_QUESTIONS; more feedback brings more)"
+        )
+        return verdict([reason])
+    preference = interval(preferences(current_dev, candidate_dev), rule)
+    dev_gain = interval(np.subtract(candidate_dev.ndcg, current_dev.ndcg), rule)
+    guard_gain = (
+        interval(np.subtract(candidate_guard.ndcg, current_guard.ndcg), rule)
+        if current_guard.ranks
+        else None
+    )
+    reasons = []
+    if preference.low <= 0:
+        reasons.append(
+            f"not better on dev with {rule.confidence:.0%} confidence: preference {preference} "
+            f"over {questions} questions (the lower bound must be above 0)"
+        )
+    if dev_gain.mean < -rule.tolerance:
+        reasons.append(
+            f"dev nDCG@10 fell by {-dev_gain.mean:.4f}, more than the tolerance {rule.tolerance}"
+        )
+    if guard_gain is not None and guard_gain.mean < -rule.tolerance:
+        reasons.append(
+            f"guard nDCG@10 fell by {-guard_gain.mean:.4f}, more than the tolerance "
+            f"{rule.tolerance}"
+        )
+    return verdict(reasons, preference=preference, dev_gain=dev_gain, guard_gain=guard_gain)

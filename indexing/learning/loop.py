@@ -53,9 +53,7 @@ class LearningPolicy:
     new_pairs: int = 200  # the scheduler trains once this many new pairs exist…
     every_days: int = 7  # …or when the last training is this old (0: never by age)
     auto_promote: bool = True
-    gate_margin: float = 0.01
-    gate_tolerance: float = 0.01
-    gate_separation_margin: float = 0.02
+    gate_rule: gate.Rule = field(default_factory=gate.Rule)
     guard_set: Path | None = None  # default: the bundled one
     train: TrainParams = field(default_factory=TrainParams)
 
@@ -146,6 +144,7 @@ def labelled_pairs(context: LearningContext, serving: ServingCollection) -> list
                 "feedback",
                 # Cited passages share an answer vote; a source vote is about one passage.
                 group="" if vote.via == "source" else vote.answer_id,
+                user=vote.user,
             )
         )
     for ticket in context.ticket_pairs.all():
@@ -261,13 +260,11 @@ def judge(
     dev = gate.dev_set(training.dev, training.passages)
     guard = gate.guard_set(policy.guard_set)
     return gate.judge(
-        gate.score(current.embed, dev),
-        gate.score(candidate.embed, dev),
-        gate.score(current.embed, guard),
-        gate.score(candidate.embed, guard),
-        policy.gate_margin,
-        policy.gate_tolerance,
-        policy.gate_separation_margin,
+        gate.rank(current.embed, dev),
+        gate.rank(candidate.embed, dev),
+        gate.rank(current.embed, guard),
+        gate.rank(candidate.embed, guard),
+        policy.gate_rule,
     )
 
 

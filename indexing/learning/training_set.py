@@ -5,6 +5,8 @@
   Withdrawn votes never get here (`AnswerLog.pairs()` leaves them out).
 - A resolved ticket gives (question, resolution) as a positive.
 - The same (query, passage) twice counts once; one with both labels is dropped as conflicting.
+- A user who voted 👎 on every one of at least `ALL_DOWN_MIN_QUESTIONS` questions tells
+  nothing about which passages answer: their votes are left out.
 - Queries are split into train and dev by a hash of the normalised query, so no query is on
   both sides. A train positive without a 👎 gets a hard negative mined with
   sentence-transformers' `mine_hard_negatives` (far enough below the positive's score to not
@@ -31,6 +33,7 @@ MIN_DEV_QUERIES = 5
 # A 👍 on an answer citing several passages is credited to those scoring within this cosine
 # of the best-matching one: the vote most likely rewards the passage that answered.
 SHARED_VOTE_MARGIN = 0.05
+ALL_DOWN_MIN_QUESTIONS = 5
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class LabelledPair:
     label: int
     origin: str  # feedback, ticket
     group: str = ""  # the answer voted on: its cited passages share one vote
+    user: str = ""  # who voted (feedback only)
 
 
 @dataclass(frozen=True)
@@ -98,13 +102,27 @@ def normalise(query: str) -> str:
     return " ".join(query.casefold().split())
 
 
+def all_down_voters(pairs: list[LabelledPair], least: int = ALL_DOWN_MIN_QUESTIONS) -> set[str]:
+    """Users who voted 👎 on every question they voted on, at least `least` questions."""
+    questions: dict[str, set[str]] = defaultdict(set)
+    ups: set[str] = set()
+    for pair in pairs:
+        if pair.origin == "feedback" and pair.user:
+            questions[pair.user].add(normalise(pair.query))
+            if pair.label > 0:
+                ups.add(pair.user)
+    return {user for user, asked in questions.items() if len(asked) >= least and user not in ups}
+
+
 def clean(pairs: Iterable[LabelledPair]) -> tuple[list[LabelledPair], dict[str, int]]:
-    """Drop duplicates and (query, passage) pairs labelled both ways."""
+    """Drop all-👎 voters, duplicates and (query, passage) pairs labelled both ways."""
+    pairs = list(pairs)
+    ignored = all_down_voters(pairs)
     labels: dict[tuple[str, str], set[int]] = defaultdict(set)
     first: dict[tuple[str, str], LabelledPair] = {}
-    total = 0
+    total = len(pairs)
+    pairs = [p for p in pairs if not (p.origin == "feedback" and p.user in ignored)]
     for pair in pairs:
-        total += 1
         if not pair.query.strip() or not pair.passage.strip() or pair.label not in (1, -1):
             continue
         key = (normalise(pair.query), pair.passage_id)
@@ -114,7 +132,9 @@ def clean(pairs: Iterable[LabelledPair]) -> tuple[list[LabelledPair], dict[str, 
     kept = [pair for key, pair in first.items() if key not in conflicting]
     stats = {
         "pairs_in": total,
-        "duplicates": total - len(first),
+        "all_down_voters": len(ignored),
+        "all_down_pairs": total - len(pairs),
+        "duplicates": len(pairs) - len(first),
         "conflicting": len(conflicting),
         "pairs_kept": len(kept),
     }

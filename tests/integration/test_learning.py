@@ -19,7 +19,6 @@ from bot.feedback import record_reaction, record_source_vote
 from indexing import PUBLIC_ONLY, ChunkStore, ConfigError, EmbedderVersion, Settings, compose, jobs
 from indexing.evaluation.beir import load_beir
 from indexing.ingest.chunking import chunk_id
-from indexing.learning import gate
 from indexing.learning.switch import switch_index
 from indexing.learning.training_set import LabelledPair, TrainingSet, build, normalise
 from indexing.sources.tickets.pairs import TicketPair, TicketPairs
@@ -66,23 +65,6 @@ def test_training_set_keeps_clean_labels_and_splits_by_query(settings, tmp_path)
     saved = first.save(tmp_path / "sets")
     assert TrainingSet.load(saved) == first
     assert first.version.endswith(first.content_hash[:8])
-
-
-def test_the_gate_wants_a_dev_gain_and_no_forgetting():
-    same = gate.Scores(0.80, 0.75, 40, 0.05)
-    better = gate.Scores(0.85, 0.80, 40, 0.05)
-    apart = gate.Scores(0.80, 0.75, 40, 0.09)  # saturated ranks, positives further ahead
-    worse_apart = gate.Scores(0.75, 0.70, 40, 0.09)
-    guard = gate.Scores(0.95, 0.93, 80)
-    forgot = gate.Scores(0.90, 0.88, 80)
-
-    assert gate.judge(same, better, guard, guard, 0.01, 0.01).promote
-    assert gate.judge(same, apart, guard, guard, 0.01, 0.01).promote
-    assert not gate.judge(same, worse_apart, guard, guard, 0.01, 0.01).promote
-    refused = gate.judge(same, better, guard, forgot, 0.01, 0.01)
-    assert not refused.promote and "guard" in refused.reasons[0]
-    assert not gate.judge(same, same, guard, guard, 0.01, 0.01).promote
-    assert len(gate.guard_set().queries) >= 50
 
 
 def _index_knowledge_base(settings: Settings, folder: Path) -> None:
@@ -357,7 +339,7 @@ def test_feedback_trains_a_better_embedder_that_serves_the_index(
     assert outcome["status"] == "promoted", outcome["reason"]
     verdict = outcome["verdict"]
     assert verdict["candidate_dev"]["ndcg"] >= verdict["current_dev"]["ndcg"]
-    assert verdict["candidate_dev"]["separation"] > verdict["current_dev"]["separation"]
+    assert verdict["preference"]["low"] > 0 and verdict["current_dev"]["queries"] >= 15
     assert verdict["candidate_guard"]["ndcg"] >= verdict["current_guard"]["ndcg"] - 0.01
     training_host = Path(training_worker["KNOWHERE_HOME"])
     sets = list((training_host / "data" / "training-sets").glob("ts-*.json"))
