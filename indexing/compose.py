@@ -8,6 +8,7 @@ and model (an explicit warm-up, bounded so a training worker does not keep every
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import redis
 import weaviate
@@ -364,6 +365,7 @@ def build_answer_service(
         top_k=settings.top_k,
         context_tokens=settings.context_tokens,
         min_relevance=threshold,
+        min_relevance_of=min_relevance_of(settings),
         stale_days=settings.stale_days,
         verified=verified_lookup(settings, embedder) if settings.experts_group else None,
     )
@@ -388,6 +390,23 @@ def min_relevance(settings: Settings, embedder: SentenceEmbedder) -> float:
     """Below this similarity an answer is "not found": the setting, else the model's default."""
     explicit = settings.min_relevance
     return default_min_relevance(embedder.model_name) if explicit is None else explicit
+
+
+def min_relevance_of(settings: Settings) -> Callable[[str], float] | None:
+    """version → its not-found threshold: the one carried over to it by the gate when it was
+    trained (kept in the registry), else its model's default; None when the setting fixes
+    one threshold for every version."""
+    if settings.min_relevance is not None:
+        return None
+    registry = open_registry(settings)
+
+    @functools.lru_cache(maxsize=32)
+    def of(version: str) -> float:
+        entry = registry.get(version)
+        chosen = entry.metrics.get("retrieval", {}).get("min_relevance") if entry else None
+        return default_min_relevance(version) if chosen is None else float(chosen)
+
+    return of
 
 
 def low_confidence(settings: Settings, embedder: SentenceEmbedder) -> float:
@@ -552,4 +571,5 @@ def learning_context(settings: Settings, client: weaviate.WeaviateClient) -> Lea
         finetuned_dir=settings.models_dir / "finetuned",
         training_sets_dir=settings.data_dir / "training-sets",
         policy=learning_policy(settings),
+        min_relevance_of=min_relevance_of(settings),
     )

@@ -91,6 +91,8 @@ class AnswerService:
     top_k: int = 5
     context_tokens: int = 1500
     min_relevance: float = 0.3
+    # version → the threshold of the embedder that served (trained ones carry their own).
+    min_relevance_of: Callable[[str], float] | None = None
     closest: int = 3
     stale_days: int = 365
     verified: VerifiedLookup | None = None  # experts' answers, served first (None: none)
@@ -127,7 +129,7 @@ class AnswerService:
         if not hits:
             nothing = Answer(question, NOTHING_AT_ALL, [], self.generator.name)
             return self._finish(nothing, found, query), found
-        if confidence is not None and confidence < self.min_relevance:
+        if confidence is not None and confidence < self.threshold(found.embedder):
             closest = build_answer(query, "", hits[: self.closest], self.generator.name)
             result = replace(closest, question=question, text=NOT_FOUND, found=False)
             return self._finish(result, found, query, confidence), found
@@ -155,9 +157,13 @@ class AnswerService:
         theirs = self.retriever.search(query, self.top_k, asker, embedded=found.query)
         return any(
             not audience.may_read(h.access)
-            and (h.similarity is None or h.similarity >= self.min_relevance)
+            and (h.similarity is None or h.similarity >= self.threshold(theirs.embedder))
             for h in theirs.hits
         )
+
+    def threshold(self, version: str) -> float:
+        """Below this similarity, hits from `version`'s collection are not relevant."""
+        return self.min_relevance_of(version) if self.min_relevance_of else self.min_relevance
 
     def retrieve(self, query: str, audience: Audience) -> SearchResult:
         """Hits every member of `audience` may read: filtered in Weaviate, checked again."""

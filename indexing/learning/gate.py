@@ -66,6 +66,8 @@ class Ranking:
     margins: tuple[float, ...]  # its lead over the best other passage, in sd of the others
     ndcg: tuple[float, ...]
     mrr: tuple[float, ...]
+    # The best cosine among the other passages: the top hit's score were the answer missing.
+    without_answer: tuple[float, ...] = ()
 
     def scores(self) -> Scores:
         n = len(self.ranks)
@@ -93,6 +95,16 @@ class Interval:
 
 
 @dataclass(frozen=True)
+class Threshold:
+    """The not-found threshold carried over to the candidate: the share of dev questions
+    whose answer is held out that the serving model's threshold calls "not found" is kept."""
+
+    serving: float
+    candidate: float
+    not_found_share: float
+
+
+@dataclass(frozen=True)
 class Rule:
     """What a candidate must show (KNOWHERE_GATE_*)."""
 
@@ -114,6 +126,7 @@ class Verdict:
     preference: Interval | None = None  # candidate's wins minus losses over dev questions
     dev_gain: Interval | None = None  # candidate's dev nDCG@10 minus the serving model's
     guard_gain: Interval | None = None
+    min_relevance: Threshold | None = None  # for the candidate, should it serve
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -156,19 +169,21 @@ def rank(encode: Encode, data: RetrievalSet, k: int = K) -> Ranking:
     queries = np.asarray(encode([data.queries[q] for q in qids]), dtype=np.float32)
     similarity = queries @ corpus.T
     top = np.argsort(-similarity, axis=1)[:, :k]
-    ranks, margins, ndcg, mrr = [], [], [], []
+    ranks, margins, ndcg, mrr, without_answer = [], [], [], [], []
     for row, qid in enumerate(qids):
         positive = [position[p] for p in data.relevant[qid] if p in position]
         best = float(similarity[row, positive].max())
         others = np.delete(similarity[row], positive)
         ranks.append(1 + int((others > best).sum()))
         spread = float(others.std()) if others.size > 1 else 0.0
-        margins.append((best - float(others.max())) / spread if spread > 0 else 0.0)
+        runner_up = float(others.max()) if others.size else best
+        without_answer.append(runner_up)
+        margins.append((best - runner_up) / spread if spread > 0 else 0.0)
         ranked = [ids[j] for j in top[row]]
         judged = dict.fromkeys(data.relevant[qid], 1)
         ndcg.append(ndcg_at_k(ranked, judged, k))
         mrr.append(mrr_at_k(ranked, judged, k))
-    return Ranking(tuple(ranks), tuple(margins), tuple(ndcg), tuple(mrr))
+    return Ranking(tuple(ranks), tuple(margins), tuple(ndcg), tuple(mrr), tuple(without_answer))
 
 
 def score(encode: Encode, data: RetrievalSet, k: int = K) -> Scores:
@@ -196,14 +211,29 @@ def interval(values: np.ndarray, rule: Rule) -> Interval:
     )
 
 
+def carry_threshold(current: Ranking, candidate: Ranking, threshold: float) -> Threshold | None:
+    """The candidate's not-found threshold: its scores are scaled differently, so the serving
+    one does not carry over as a number. With each dev question's answer held out, the
+    serving threshold calls a share of them "not found"; the candidate's threshold is the
+    score that calls the same share not found."""
+    if not current.without_answer or not candidate.without_answer:
+        return None
+    share = float(np.mean(np.asarray(current.without_answer) < threshold))
+    carried = float(np.quantile(candidate.without_answer, share))
+    return Threshold(threshold, round(carried, 4), round(share, 4))
+
+
 def judge(
     current_dev: Ranking,
     candidate_dev: Ranking,
     current_guard: Ranking,
     candidate_guard: Ranking,
     rule: Rule,
+    min_relevance: float | None = None,
 ) -> Verdict:
-    def verdict(reasons: list[str], **intervals: Interval | None) -> Verdict:
+    """The verdict; with `min_relevance` (the serving threshold), also the candidate's."""
+
+    def verdict(reasons: list[str], **found: Interval | Threshold | None) -> Verdict:
         return Verdict(
             not reasons,
             reasons,
@@ -211,7 +241,7 @@ def judge(
             candidate_dev.scores(),
             current_guard.scores(),
             candidate_guard.scores(),
-            **intervals,
+            **found,  # type: ignore[arg-type]
         )
 
     questions = len(current_dev.ranks)
@@ -243,4 +273,15 @@ def judge(
             f"guard nDCG@10 fell by {-guard_gain.mean:.4f}, more than the tolerance "
             f"{rule.tolerance}"
         )
-    return verdict(reasons, preference=preference, dev_gain=dev_gain, guard_gain=guard_gain)
+    threshold = (
+        None
+        if min_relevance is None
+        else carry_threshold(current_dev, candidate_dev, min_relevance)
+    )
+    return verdict(
+        reasons,
+        preference=preference,
+        dev_gain=dev_gain,
+        guard_gain=guard_gain,
+        min_relevance=threshold,
+    )

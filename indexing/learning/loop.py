@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,9 +25,12 @@ import weaviate
 from ..answers.log import AnswerLog
 from ..embedding.embedder import SentenceEmbedder
 from ..errors import Busy, ConfigError
+from ..evaluation.alpha_sweep import choose_alpha
 from ..infra.leases import Lease, release, renewing
 from ..ingest.chunking import embedding_text
 from ..progress import Progress
+from ..search.fusion_weight import AlphaChoices
+from ..search.tuning import default_alpha
 from ..sources.tickets.pairs import TicketPairs
 from ..store.alias import IndexAlias, ServingCollection
 from ..store.chunk_store import ChunkStore
@@ -80,6 +83,9 @@ class LearningContext:
     finetuned_dir: Path  # where fine-tuning writes a model before it is published
     training_sets_dir: Path
     policy: LearningPolicy = field(default_factory=LearningPolicy)
+    # version → the not-found threshold it answers with now; None when the setting fixes it
+    # (then no threshold is carried over to a candidate).
+    min_relevance_of: Callable[[str], float] | None = None
 
     def serving(self) -> ServingCollection:
         return self.alias.current(fresh=True)
@@ -221,7 +227,11 @@ def _train(
     artifact = context.models.publish(run.output, name)
     shutil.rmtree(run.output, ignore_errors=True)
     candidate = context.load_embedder(name, str(context.models.fetch(artifact)))
-    verdict = judge(policy, training, serving.embedder, candidate)
+    threshold = (
+        context.min_relevance_of(serving.embedder.version) if context.min_relevance_of else None
+    )
+    verdict = judge(policy, training, serving.embedder, candidate, threshold)
+    retrieval = {"min_relevance": verdict.min_relevance.candidate} if verdict.min_relevance else {}
     checkpoint()
     entry = context.registry.add(
         EmbedderVersion(
@@ -233,7 +243,12 @@ def _train(
             parent=current.version,
             training_set=training.version,
             training_hash=training.content_hash,
-            metrics={"gate": verdict.as_dict(), "training": run.as_dict(), "set": summary},
+            metrics={
+                "gate": verdict.as_dict(),
+                "training": run.as_dict(),
+                "set": summary,
+                "retrieval": retrieval,
+            },
         )
     )
     outcome = TrainOutcome(
@@ -247,6 +262,7 @@ def _train(
     if verdict.promote and promote:
         checkpoint()
         outcome.switch = _promote(context, entry.version, progress).as_dict()
+        outcome.switch["alpha"] = choose_alpha_on_dev(context, training)
         outcome.status = "promoted"
     return outcome
 
@@ -256,6 +272,7 @@ def judge(
     training: TrainingSet,
     current: SentenceEmbedder,
     candidate: SentenceEmbedder,
+    min_relevance: float | None = None,
 ) -> gate.Verdict:
     dev = gate.dev_set(training.dev, training.passages)
     guard = gate.guard_set(policy.guard_set)
@@ -265,7 +282,30 @@ def judge(
         gate.rank(current.embed, guard),
         gate.rank(candidate.embed, guard),
         policy.gate_rule,
+        min_relevance,
     )
+
+
+def choose_alpha_on_dev(context: LearningContext, training: TrainingSet) -> dict[str, object]:
+    """After a promotion: the new collection's hybrid weight, swept on the training set's dev
+    questions (searched without an audience filter: only the score leaves)."""
+    serving = context.serving()
+    queries = {str(i): q.query for i, q in enumerate(training.dev)}
+    qrels = {str(i): dict.fromkeys(q.relevant, 1) for i, q in enumerate(training.dev)}
+    vectors = {text: serving.embedder.embed_query(text).vector for text in queries.values()}
+
+    def ranked(query: str, alpha: float) -> list[str]:
+        hits = serving.store.query(query, vectors[query], 30, alpha=alpha)
+        return list(dict.fromkeys(h.chunk_id for h in hits))[:10]
+
+    default = default_alpha(serving.embedder.model_name)
+    origin = f"dev questions of {training.version}"
+    try:
+        choice = choose_alpha(ranked, queries, qrels, origin, default)
+    except ValueError as err:
+        return {"skipped": str(err)}
+    AlphaChoices(context.redis).set(serving.store.name, choice)
+    return asdict(choice)
 
 
 def promote(

@@ -73,6 +73,19 @@ def test_below_the_relevance_threshold_the_answer_says_nothing_was_found():
     assert [c.doc_id for c in answer.citations] == ["kb:leave.md"]  # the closest, listed
 
 
+def test_each_model_version_answers_with_its_own_relevance_threshold():
+    """A fine-tuned model scores on its own scale: the threshold the gate carried over to it
+    applies to hits from its collection, the old one to the old model's."""
+    thresholds = {"model@1": 0.3, "model-ft@2": 0.5}
+    ask = service(FixedRetriever(similarity=0.4), CountingModel())
+    ask.min_relevance_of = thresholds.__getitem__
+    assert ask.ask("Leave?", PUBLIC_ONLY).found
+
+    tuned = service(FixedRetriever(similarity=0.4, embedder="model-ft@2"), CountingModel())
+    tuned.min_relevance_of = thresholds.__getitem__
+    assert tuned.ask("Leave?", PUBLIC_ONLY).text == NOT_FOUND
+
+
 def test_a_follow_up_is_a_question_or_a_request_never_thanks():
     from indexing import asks_something
 

@@ -95,5 +95,20 @@ def test_the_same_inputs_give_the_same_interval():
     assert first == gate.judge(serving, candidate, GUARD, GUARD, RULE)
 
 
+def test_the_not_found_threshold_is_carried_over_to_the_candidates_scale():
+    """With each dev question's answer held out, the serving model's threshold calls 40 % of
+    them "not found"; on a candidate scoring 2x + 0.1, the same share is below 2t + 0.1."""
+    without = tuple(0.1 + 0.01 * i for i in range(40))  # 0.10 … 0.49
+    serving = Ranking((1,) * 40, (1.0,) * 40, (1.0,) * 40, (1.0,) * 40, without)
+    candidate = Ranking(
+        (1,) * 40, (1.0,) * 40, (1.0,) * 40, (1.0,) * 40, tuple(2 * s + 0.1 for s in without)
+    )
+    carried = gate.carry_threshold(serving, candidate, 0.26)
+    assert carried is not None and carried.not_found_share == 0.4
+    assert abs(carried.candidate - (2 * 0.26 + 0.1)) < 0.02
+    verdict = gate.judge(serving, candidate, GUARD, GUARD, RULE, min_relevance=0.26)
+    assert verdict.min_relevance == carried
+
+
 def test_the_bundled_guard_set_has_enough_questions():
     assert len(gate.guard_set().queries) >= 50
