@@ -10,6 +10,7 @@ For each model, in a fresh index and a fresh answer log:
    also a vote on one cited source, and 2 users who 👎 every answer. `--scenario oracle` is
    the first benchmark (every cited source voted, always right); `inverted` votes every time
    the wrong way round and `all-down` has only users who 👎 everything: both must be refused;
+   `cold-start` has no votes at all and trains from the documents (`--document-pairs`);
 3. the loop runs as in production (`jobs.train`): training set, fine-tuning, the gate
    (dev split of the feedback + general-domain guard set), re-embedding and alias switch;
 4. score `test` again — after.
@@ -164,8 +165,9 @@ def training_labels(settings: Settings, version: object) -> dict[str, object]:
     }
 
 
-def run(model: str, crowd: Crowd, workdir: Path) -> dict[str, object]:
+def run(model: str, crowd: Crowd, workdir: Path, document_pairs: int = 0) -> dict[str, object]:
     settings = Settings(
+        train_document_pairs=document_pairs,
         collection=f"Loop_{uuid.uuid4().hex[:8]}",
         embed_model=model,
         database_url=f"sqlite:///{workdir / (uuid.uuid4().hex + '.db')}",
@@ -218,7 +220,9 @@ def run(model: str, crowd: Crowd, workdir: Path) -> dict[str, object]:
             "train_seconds_per_1k": target_seconds,
             # Wrong or all-👎 feedback must be refused; otherwise the gain must show.
             "met": (
-                outcome.status not in ("promoted", "candidate")
+                None  # a cold start has no target: its gain is what is measured
+                if document_pairs and not crowd.vote_share
+                else outcome.status not in ("promoted", "candidate")
                 if crowd.inverted or crowd.all_down_users >= crowd.users
                 else bool(gain >= target_gain and guard_loss is not None and guard_loss <= 0.01)
             ),
@@ -232,6 +236,7 @@ SCENARIOS = {
     "oracle": Crowd(oracle=True, wrong_share=0.0),
     "inverted": Crowd(inverted=True),
     "all-down": Crowd(vote_share=0.0, source_share=0.0, all_down_users=40),
+    "cold-start": Crowd(vote_share=0.0, source_share=0.0, all_down_users=0),
 }
 
 
@@ -244,6 +249,9 @@ def main() -> None:
     )
     parser.add_argument("--vote-share", type=float, default=None)
     parser.add_argument("--seeds", type=int, default=1, help="runs per setting, seeds 0..N-1")
+    parser.add_argument(
+        "--document-pairs", type=int, default=None, help="cold start: pairs from the documents"
+    )
     args = parser.parse_args()
     base = SCENARIOS[args.scenario]
     if args.vote_share is not None:
@@ -255,7 +263,10 @@ def main() -> None:
             for share in shares:
                 for seed in range(args.seeds):
                     crowd = replace(base, wrong_share=share, seed=seed)
-                    result = run(model, crowd, Path(workdir))
+                    pairs = args.document_pairs
+                    if pairs is None:
+                        pairs = 1000 if args.scenario == "cold-start" else 0
+                    result = run(model, crowd, Path(workdir), pairs)
                     report["runs"].append(result)  # type: ignore[attr-defined]
                     gate = dict(result["gate"] or {})  # type: ignore[call-overload]
                     print(

@@ -534,6 +534,7 @@ def _known_groups(settings: Settings, source: str) -> set[str] | None:
 def learning_policy(settings: Settings) -> LearningPolicy:
     return LearningPolicy(
         min_pairs=settings.train_min_pairs,
+        document_pairs=settings.train_document_pairs,
         new_pairs=settings.train_new_pairs,
         every_days=settings.train_every_days,
         auto_promote=settings.auto_promote,

@@ -91,6 +91,9 @@ class Settings(BaseSettings):
 
     # Learning from feedback: fine-tune the embedder, promote it only if the gate agrees.
     train_min_pairs: int = 20  # positive pairs needed before training at all
+    # Until then, a cold start: train from up to this many pairs made from the documents
+    # themselves (headings and sections, first sentences and the rest); 0: wait for feedback.
+    train_document_pairs: int = Field(0, ge=0)
     train_new_pairs: int = 200  # the scheduler trains once this many new pairs exist…
     train_every_days: int = 7  # …or when the last training is this old (0: never by age)
     train_epochs: int = 3

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..embedding.precision import choose_precision, default_device
+from ..embedding.precision import Precision, choose_precision, default_device
 from ..errors import KnowhereError
 from .training_set import Triplet
 
@@ -28,6 +28,7 @@ class TrainParams:
     batch_size: int = 32
     warmup_ratio: float = 0.1
     seed: int = 13
+    precision: Precision = "auto"  # auto: bf16 on a GPU or a CPU with native bf16
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def finetune(
 
     params = params or TrainParams()
     device = device or default_device()
-    precision = choose_precision("auto", device)
+    precision = choose_precision(params.precision, device)
     model = SentenceTransformer(base, device=device)
     dataset = Dataset.from_dict(
         {

@@ -38,6 +38,7 @@ from ..store.schema import collection_name
 from ..store.write_gate import WriteGate
 from . import cleanup, gate
 from .cleanup import Cleanup
+from .document_pairs import document_pairs
 from .finetune import TrainParams, finetune
 from .model_store import Artifact, ModelStore
 from .registry import EmbedderVersion, Registry, Switch
@@ -53,6 +54,9 @@ class LearningPolicy:
     """When to train and what a candidate must show (KNOWHERE_TRAIN_*, KNOWHERE_GATE_*)."""
 
     min_pairs: int = 20  # positive pairs needed before training at all
+    # Until feedback has `min_pairs` positives, train from up to this many pairs taken from
+    # the documents themselves (document_pairs.py); 0: wait for feedback.
+    document_pairs: int = 0
     new_pairs: int = 200  # the scheduler trains once this many new pairs exist…
     every_days: int = 7  # …or when the last training is this old (0: never by age)
     auto_promote: bool = True
@@ -202,11 +206,14 @@ def _train(
         raise ConfigError(f"serving embedder {serving.embedder.version} is not registered")
     pairs = labelled_pairs(context, serving)
     positives = sum(p.label > 0 for p in pairs)
+    if positives < policy.min_pairs and policy.document_pairs:
+        pairs += document_pairs(serving.store.scan(), policy.document_pairs)
+        positives = sum(p.label > 0 for p in pairs)
     if positives < policy.min_pairs:
         return TrainOutcome(
             "skipped",
             f"{positives} positive pairs; training needs {policy.min_pairs} "
-            "(KNOWHERE_TRAIN_MIN_PAIRS)",
+            "(KNOWHERE_TRAIN_MIN_PAIRS; or a cold start: KNOWHERE_TRAIN_DOCUMENT_PAIRS)",
         )
     training = build(pairs, serving.embedder.model, corpus_sample(serving.store))
     training.save(context.training_sets_dir)
@@ -214,6 +221,7 @@ def _train(
         "version": training.version,
         "hash": training.content_hash,
         "feedback_pairs": sum(p.origin == "feedback" for p in pairs),
+        "document_pairs": sum(p.origin == "document" for p in pairs),
         **training.stats,
     }
     if not training.train:
@@ -432,6 +440,8 @@ def due(
     if not trained:
         if count >= policy.min_pairs:
             return True, f"{count} feedback pairs and no training yet"
+        if policy.document_pairs:
+            return True, f"{count} feedback pairs: a cold start from the documents"
         return False, f"{count} feedback pairs; the first training needs {policy.min_pairs}"
     last = trained[-1]
     seen = int(dict(last.metrics.get("set", {})).get("feedback_pairs", 0))

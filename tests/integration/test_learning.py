@@ -398,6 +398,26 @@ def test_deliberately_wrong_feedback_is_refused_by_the_gate(zaragoza_settings):
     assert entry is not None and entry.status == "rejected"
 
 
+def test_before_anyone_votes_the_loop_learns_from_the_documents_behind_the_gate(
+    zaragoza_settings,
+):
+    settings = zaragoza_settings.model_copy(update={"train_document_pairs": 300})
+    assert jobs.training_due(settings) == (
+        True,
+        "0 feedback pairs: a cold start from the documents",
+    )
+
+    outcome = jobs.train(settings, promote=False)
+
+    assert outcome.training_set["feedback_pairs"] == 0
+    assert 200 <= outcome.training_set["document_pairs"] <= 300  # type: ignore[operator]
+    verdict = outcome.verdict
+    assert verdict["current_dev"]["queries"] >= 15  # type: ignore[index]
+    preferred = verdict["preference"]["low"] > 0  # type: ignore[index]
+    assert outcome.status == ("candidate" if preferred else "rejected"), outcome.reason
+    assert not jobs.training_due(settings)[0]  # judged once; next time, after feedback
+
+
 def test_training_is_due_after_enough_new_pairs_or_a_week(settings, tmp_path):
     settings = settings.model_copy(
         update={
