@@ -7,7 +7,8 @@ For each model, in a fresh index and a fresh answer log:
    (`bot.feedback.record_reaction`, `record_source_vote`). The default crowd: 40 users; a
    quarter of answers get a 👍/👎 on the answer (👍 when a cited source is relevant by the
    qrels), 15 % of those votes the wrong way round, 5 % of reactions withdrawn, 5 % of answers
-   also a vote on one cited source, and 2 users who 👎 every answer. `--scenario oracle` is
+   also a vote on one cited source, and 2 users who 👎 every answer; `--asks N`: each question
+   is asked N times, each time voted (or not) afresh, as questions recur. `--scenario oracle` is
    the first benchmark (every cited source voted, always right); `inverted` votes every time
    the wrong way round and `all-down` has only users who 👎 everything: both must be refused;
    `cold-start` has no votes at all and trains from the documents (`--document-pairs`);
@@ -68,6 +69,7 @@ class Crowd:
     withdrawn_share: float = 0.05  # reactions added and then taken back
     source_share: float = 0.05  # answers where the user also votes one cited source
     users: int = 40
+    asks: int = 1  # times each question is asked (by whoever asks it then): questions recur
     all_down_users: int = 2  # users who 👎 every answer they get
     oracle: bool = False  # every cited source voted, always right (the first benchmark)
     inverted: bool = False  # every vote the wrong way round
@@ -90,7 +92,7 @@ def simulate_users(client, settings: Settings, crowd: Crowd) -> dict[str, object
     grumpy = set(rng.sample(people, crowd.all_down_users))
     counts = {"answer_votes": 0, "wrong": 0, "withdrawn": 0, "source_votes": 0, "all_down": 0}
     started = time.perf_counter()
-    questions = sorted(train.qrels.items())
+    questions = sorted(train.qrels.items()) * crowd.asks
     rng.shuffle(questions)
     for qid, relevant in questions:
         user = rng.choice(people)
@@ -248,6 +250,7 @@ def main() -> None:
         "--wrong-shares", default="", help="comma-separated shares of wrong votes to run"
     )
     parser.add_argument("--vote-share", type=float, default=None)
+    parser.add_argument("--asks", type=int, default=1, help="times each question is asked")
     parser.add_argument("--seeds", type=int, default=1, help="runs per setting, seeds 0..N-1")
     parser.add_argument(
         "--document-pairs", type=int, default=None, help="cold start: pairs from the documents"
@@ -256,6 +259,7 @@ def main() -> None:
     base = SCENARIOS[args.scenario]
     if args.vote_share is not None:
         base = replace(base, vote_share=args.vote_share)
+    base = replace(base, asks=args.asks)
     shares = [float(x) for x in args.wrong_shares.split(",") if x] or [base.wrong_share]
     report: dict[str, object] = {"dataset": str(ZARAGOZA), "machine": machine(), "runs": []}
     with tempfile.TemporaryDirectory() as workdir:
@@ -277,7 +281,7 @@ def main() -> None:
                         gate.get("preference"),
                         flush=True,
                     )
-    name = f"feedback_loop_{args.scenario}"
+    name = f"feedback_loop_{args.scenario}" + (f"_asks{args.asks}" if args.asks > 1 else "")
     save(f"{name}_{args.models.replace(',', '+')}", report)
 
 
