@@ -144,16 +144,19 @@ def clean(pairs: Iterable[LabelledPair]) -> tuple[list[LabelledPair], dict[str, 
 def split_by_query(
     pairs: list[LabelledPair], dev_fraction: float = DEV_FRACTION, salt: str = ""
 ) -> tuple[list[LabelledPair], list[LabelledPair]]:
-    """Train and dev pairs; every query (normalised) lands on exactly one side."""
+    """Train and dev pairs; every query (normalised) lands on exactly one side. Dev gets
+    `dev_fraction` of the queries with a positive, exactly (at least MIN_DEV_QUERIES when
+    there are twice as many): those first in the order of a hash of their text, so which
+    queries go to dev depends on nothing but the queries."""
 
-    def bucket(query: str) -> float:
-        digest = hashlib.sha256(f"{salt}{query}".encode()).digest()
-        return int.from_bytes(digest[:8], "big") / 2**64
+    def bucket(query: str) -> bytes:
+        return hashlib.sha256(f"{salt}{query}".encode()).digest()
 
-    with_positive = sorted({normalise(p.query) for p in pairs if p.label > 0})
-    dev_queries = {q for q in with_positive if bucket(q) < dev_fraction}
-    if len(dev_queries) < MIN_DEV_QUERIES and len(with_positive) >= 2 * MIN_DEV_QUERIES:
-        dev_queries = set(sorted(with_positive, key=bucket)[:MIN_DEV_QUERIES])
+    with_positive = sorted({normalise(p.query) for p in pairs if p.label > 0}, key=bucket)
+    count = round(dev_fraction * len(with_positive))
+    if count < MIN_DEV_QUERIES and len(with_positive) >= 2 * MIN_DEV_QUERIES:
+        count = MIN_DEV_QUERIES
+    dev_queries = set(with_positive[:count])
     train = [p for p in pairs if normalise(p.query) not in dev_queries]
     dev = [p for p in pairs if normalise(p.query) in dev_queries]
     return train, dev
