@@ -215,10 +215,13 @@ def carry_threshold(current: Ranking, candidate: Ranking, threshold: float) -> T
     """The candidate's not-found threshold: its scores are scaled differently, so the serving
     one does not carry over as a number. With each dev question's answer held out, the
     serving threshold calls a share of them "not found"; the candidate's threshold is the
-    score that calls the same share not found."""
+    score that calls the same share not found. When the serving threshold lies below (or
+    above) every such score, no share pins the candidate's down: None, keep the default."""
     if not current.without_answer or not candidate.without_answer:
         return None
     share = float(np.mean(np.asarray(current.without_answer) < threshold))
+    if share in (0.0, 1.0):
+        return None
     carried = float(np.quantile(candidate.without_answer, share))
     return Threshold(threshold, round(carried, 4), round(share, 4))
 

@@ -108,6 +108,8 @@ def test_the_not_found_threshold_is_carried_over_to_the_candidates_scale():
     assert abs(carried.candidate - (2 * 0.26 + 0.1)) < 0.02
     verdict = gate.judge(serving, candidate, GUARD, GUARD, RULE, min_relevance=0.26)
     assert verdict.min_relevance == carried
+    # A threshold below every held-out score pins nothing down: the default stays.
+    assert gate.carry_threshold(serving, candidate, 0.05) is None
 
 
 def test_the_bundled_guard_set_has_enough_questions():
