@@ -16,7 +16,7 @@ import numpy as np
 from . import compose, queues
 from .access.directory import Snapshot
 from .errors import Busy, ConfigError, KnowhereError
-from .evaluation.alpha_sweep import choose_alpha
+from .evaluation.alpha_sweep import choose_alpha, choose_store_alpha
 from .evaluation.beir import load_beir
 from .evaluation.metrics import score_run
 from .evaluation.run import corpus_ids, eval_collection_name
@@ -216,13 +216,9 @@ def tune_alpha(settings: Settings) -> AlphaChoice:
     with compose.connect_weaviate(settings) as client:
         retriever = compose.build_retriever(client, settings, compose.build_embedder(settings))
         store, embedder = retriever.current()
-        vectors = {q: embedder.embed_query(q).vector for q in queries.values()}
-
-        def ranked(query: str, alpha: float) -> list[str]:
-            hits = store.query(query, vectors[query], 30, alpha=alpha)
-            return list(dict.fromkeys(h.doc_id for h in hits))[:10]
-
-        choice = choose_alpha(ranked, queries, qrels, "feedback", retriever.alpha)
+        choice = choose_store_alpha(
+            store, embedder, queries, qrels, "feedback", retriever.alpha, lambda hit: hit.doc_id
+        )
         compose.alpha_choices(settings).set(store.name, choice)
     return choice
 

@@ -186,11 +186,6 @@ def rank(encode: Encode, data: RetrievalSet, k: int = K) -> Ranking:
     return Ranking(tuple(ranks), tuple(margins), tuple(ndcg), tuple(mrr), tuple(without_answer))
 
 
-def score(encode: Encode, data: RetrievalSet, k: int = K) -> Scores:
-    """Dense retrieval over the whole corpus: mean nDCG@k, MRR@k and margin."""
-    return rank(encode, data, k).scores()
-
-
 def preferences(current: Ranking, candidate: Ranking) -> np.ndarray:
     """Per question: +1 where the candidate ranks the answer higher (or, at the same rank,
     holds it further ahead), -1 where the serving model does, 0 on a tie."""

@@ -25,7 +25,7 @@ import weaviate
 from ..answers.log import AnswerLog
 from ..embedding.embedder import SentenceEmbedder
 from ..errors import Busy, ConfigError
-from ..evaluation.alpha_sweep import choose_alpha
+from ..evaluation.alpha_sweep import choose_store_alpha
 from ..infra.leases import Lease, release, renewing
 from ..ingest.chunking import embedding_text
 from ..progress import Progress
@@ -295,21 +295,23 @@ def judge(
 
 
 def choose_alpha_on_dev(context: LearningContext, training: TrainingSet) -> dict[str, object]:
-    """After a promotion: the new collection's hybrid weight, swept on the training set's dev
-    questions (searched without an audience filter: only the score leaves)."""
+    """After a promotion: the new collection's hybrid weight, swept on the training set's
+    dev questions."""
     serving = context.serving()
     queries = {str(i): q.query for i, q in enumerate(training.dev)}
     qrels = {str(i): dict.fromkeys(q.relevant, 1) for i, q in enumerate(training.dev)}
-    vectors = {text: serving.embedder.embed_query(text).vector for text in queries.values()}
-
-    def ranked(query: str, alpha: float) -> list[str]:
-        hits = serving.store.query(query, vectors[query], 30, alpha=alpha)
-        return list(dict.fromkeys(h.chunk_id for h in hits))[:10]
-
     default = default_alpha(serving.embedder.model_name)
     origin = f"dev questions of {training.version}"
     try:
-        choice = choose_alpha(ranked, queries, qrels, origin, default)
+        choice = choose_store_alpha(
+            serving.store,
+            serving.embedder,
+            queries,
+            qrels,
+            origin,
+            default,
+            lambda hit: hit.chunk_id,
+        )
     except ValueError as err:
         return {"skipped": str(err)}
     AlphaChoices(context.redis).set(serving.store.name, choice)

@@ -32,15 +32,17 @@ class SourceLock:
         return lock.local.token.decode() if lock.acquire(blocking=False) else None
 
     def hold(self, token: str) -> bool:
-        """Renew the lock for `token`; take it again if it expired and nobody else has it."""
-        try:
-            self._lock(token).reacquire()
-            return True
-        except LockError:
-            if self.client.set(self.name, token, nx=True, px=self.ttl * 1000):
-                return True
-        # Another batch of the same run may have taken the expired lock back a moment ago:
-        # it is then still this run's (without this, one of two such batches was dropped).
+        """Renew the lock for `token`; take it again if it expired and nobody else has it.
+        Renewing is tried once more after a failed take: another batch of the same run may
+        have taken the expired lock back a moment ago, and it is then still this run's
+        (without this, one of two such batches was dropped)."""
+        return (
+            self._renewed(token)
+            or bool(self.client.set(self.name, token, nx=True, px=self.ttl * 1000))
+            or self._renewed(token)
+        )
+
+    def _renewed(self, token: str) -> bool:
         try:
             self._lock(token).reacquire()
             return True
